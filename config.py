@@ -1,0 +1,171 @@
+"""Configuration, read from the environment.
+
+Every setting has an embedded default so that a fresh checkout runs with no
+server at all: SQLite in the instance folder, a filesystem Celery broker and
+mail written to an outbox folder. Production sets the environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept on disk.
+
+    Keeping it in the instance folder means sessions survive restarts and every
+    process of one installation (web, worker) shares the same key.
+    """
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_EXCL: when two processes start together, one writes and both read the same key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+class Config:
+    """Defaults for a local, embedded installation."""
+
+    TESTING = False
+    DEBUG = False
+
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # request size limit (uploads included)
+    MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
+    UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+    UPLOAD_EXTENSIONS = [
+        "pdf",
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "ppt",
+        "pptx",
+        "txt",
+        "csv",
+        "jpg",
+        "jpeg",
+        "png",
+        "gif",
+        "webp",
+        "heic",
+        "zip",
+        "ofd",
+        "wps",
+    ]
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; long forms on a phone must not expire
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+
+    # Login throttling: failures counted in the database, so every worker on every
+    # machine sees the same counts.
+    LOGIN_WINDOW = timedelta(minutes=15)
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 20
+
+    PAGE_SIZE = 50
+    TIMELINE_PAGE_SIZE = 100
+
+    MAIL_FROM = os.environ.get("MAIL_FROM", "crm@localhost")
+
+    @classmethod
+    def from_environment(cls, instance_path: Path) -> dict:
+        """The settings that depend on the environment and the instance folder."""
+        instance_path.mkdir(parents=True, exist_ok=True)
+        database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'crm.sqlite'}"
+        if database_url.startswith("postgres://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+        elif database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+
+        broker_url = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL")
+        broker_options: dict = {}
+        if not broker_url:
+            # Embedded default: kombu's filesystem transport needs no server and
+            # still lets separate worker and beat processes talk to each other.
+            queue_dir = instance_path / "broker"
+            for sub in ("out", "processed"):
+                (queue_dir / sub).mkdir(parents=True, exist_ok=True)
+            broker_url = "filesystem://"
+            broker_options = {
+                "data_folder_in": str(queue_dir / "out"),
+                "data_folder_out": str(queue_dir / "out"),
+                "processed_folder": str(queue_dir / "processed"),
+                "store_processed": False,
+            }
+
+        return {
+            "SECRET_KEY": _secret_key(instance_path),
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
+            "MAIL_OUTBOX": os.environ.get("MAIL_OUTBOX") or str(instance_path / "outbox"),
+            "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+            "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+            "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", False),
+            "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+            "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+            "CELERY": {
+                "broker_url": broker_url,
+                "broker_transport_options": broker_options,
+                "task_ignore_result": True,
+                "task_acks_late": True,
+                "worker_prefetch_multiplier": 1,
+                "timezone": "Asia/Shanghai",
+                "beat_schedule_filename": str(instance_path / "celerybeat-schedule"),
+                "beat_schedule": {
+                    "heartbeat": {"task": "tasks.maintenance.heartbeat", "schedule": 60.0},
+                },
+            },
+        }
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+class TestConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    SERVER_NAME = "crm.test"
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 3
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 6
+
+
+CONFIGS = {
+    "default": Config,
+    "development": Config,
+    "production": ProductionConfig,
+    "testing": TestConfig,
+}

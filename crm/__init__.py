@@ -1,0 +1,105 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from config import CONFIGS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    config_name = config_name or os.environ.get("CRM_CONFIG", "default")
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("CRM_INSTANCE_PATH") or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+    )
+    configure_settings(app, config_name, overrides or {})
+    configure_extensions(app)
+    configure_celery(app)
+    configure_blueprints(app)
+    configure_templates(app)
+    configure_security(app)
+    configure_cli(app)
+    return app
+
+
+def configure_settings(app: Flask, config_name: str, overrides: dict) -> None:
+    config_class = CONFIGS[config_name]
+    app.config.from_object(config_class)
+    app.config.update(config_class.from_environment(Path(app.instance_path)))
+    app.config.update(overrides)
+
+
+def configure_extensions(app: Flask) -> None:
+    from crm import i18n
+    from crm.extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    login_manager.init_app(app)
+    from crm.auth import session as auth_session
+
+    auth_session.configure(login_manager)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from crm.db_sqlite import configure_sqlite
+
+        with app.app_context():
+            configure_sqlite(db.engine)
+
+
+def configure_celery(app: Flask) -> None:
+    from crm.celery_app import celery_init_app
+
+    celery_init_app(app)
+
+
+def configure_blueprints(app: Flask) -> None:
+    from crm.admin.views import bp as admin_bp
+    from crm.auth.views import bp as auth_bp
+    from crm.contacts.views import bp as contacts_bp
+    from crm.documents.views import bp as documents_bp
+    from crm.enterprises.views import bp as enterprises_bp
+    from crm.home.views import bp as home_bp
+    from crm.issues.views import bp as issues_bp
+    from crm.notes.views import bp as notes_bp
+    from crm.visits.views import bp as visits_bp
+
+    for bp in (
+        home_bp,
+        auth_bp,
+        enterprises_bp,
+        contacts_bp,
+        visits_bp,
+        issues_bp,
+        notes_bp,
+        documents_bp,
+        admin_bp,
+    ):
+        app.register_blueprint(bp)
+
+
+def configure_templates(app: Flask) -> None:
+    from crm import formatting, navigation
+
+    formatting.register(app)
+    navigation.register(app)
+
+
+def configure_security(app: Flask) -> None:
+    from crm import security
+
+    security.register(app)
+
+
+def configure_cli(app: Flask) -> None:
+    from crm.cli import crm_group
+
+    app.cli.add_command(crm_group)

@@ -1,0 +1,150 @@
+"""Who may see and change what: the one place every query and view goes through.
+
+The rules (DOMAIN.md, "Who uses it"):
+- admin: everything, read and write, and the admin pages;
+- leader: everything, read only;
+- manager: everything attached to the units they belong to and the units
+  below them, read and write, and may delete and reassign;
+- staff: the same scope as a manager of their units, plus the enterprises
+  they are personally responsible for; may create and edit, not delete.
+
+A record outside the user's scope answers 404 (its existence is not
+revealed); a record inside the scope that the role may not change answers 403.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from functools import cached_property
+
+from flask import abort, g
+from flask_login import current_user
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
+
+from crm.extensions import db
+from crm.models import Enterprise, OrgUnit, Role, User, enterprise_unit
+
+
+class Action(str, Enum):
+    READ = "read"
+    EDIT = "edit"  # create and change records of an enterprise
+    MANAGE = "manage"  # delete, reassign responsibility
+    RESTORE = "restore"  # undo a soft delete
+
+
+class Access:
+    def __init__(self, user: User | None):
+        self.user = user if user is not None and getattr(user, "is_authenticated", False) else None
+
+    # -- the user -------------------------------------------------------------
+    @property
+    def role(self) -> Role | None:
+        return self.user.role if self.user else None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in (Role.ADMIN, Role.LEADER)
+
+    @cached_property
+    def unit_ids(self) -> frozenset[int]:
+        """The user's units and every unit below them."""
+        if not self.user or not self.user.units:
+            return frozenset()
+        prefixes = [unit.path for unit in self.user.units]
+        rows = db.session.execute(
+            select(OrgUnit.id).where(or_(*(OrgUnit.path.startswith(p) for p in prefixes)))
+        ).scalars()
+        return frozenset(rows)
+
+    # -- what the role allows, independent of scope ----------------------------
+    def role_allows(self, action: Action) -> bool:
+        if self.user is None:
+            return False
+        if self.is_admin:
+            return True
+        if action == Action.READ:
+            return True
+        if action == Action.EDIT:
+            return self.role in (Role.MANAGER, Role.STAFF)
+        if action == Action.MANAGE:
+            return self.role == Role.MANAGER
+        return False
+
+    # -- enterprises -----------------------------------------------------------
+    def enterprise_scope(self) -> ColumnElement[bool]:
+        """SQL condition: the enterprise is inside this user's scope."""
+        if self.user is None:
+            return false()
+        if self.sees_everything:
+            return true()
+        in_units = Enterprise.id.in_(
+            select(enterprise_unit.c.enterprise_id).where(
+                enterprise_unit.c.unit_id.in_(self.unit_ids)
+            )
+        )
+        return or_(Enterprise.responsible_id == self.user.id, in_units)
+
+    def enterprises(self, *, include_deleted: bool = False) -> Select:
+        stmt = select(Enterprise).where(self.enterprise_scope())
+        if not include_deleted:
+            stmt = stmt.where(Enterprise.deleted_at.is_(None))
+        return stmt
+
+    def in_scope(self, enterprise: Enterprise) -> bool:
+        if self.user is None:
+            return False
+        if self.sees_everything:
+            return True
+        if enterprise.responsible_id == self.user.id:
+            return True
+        return any(unit.id in self.unit_ids for unit in enterprise.units)
+
+    def can(self, action: Action, enterprise: Enterprise) -> bool:
+        if not self.in_scope(enterprise) or not self.role_allows(action):
+            return False
+        if enterprise.deleted_at is not None:
+            return action in (Action.RESTORE,) or (action == Action.READ and self.is_admin)
+        return True
+
+    def enterprise_or_abort(
+        self, enterprise_id: int, action: Action = Action.READ, *, include_deleted: bool = False
+    ) -> Enterprise:
+        enterprise = db.session.get(Enterprise, enterprise_id)
+        if enterprise is None or not self.in_scope(enterprise):
+            abort(404)
+        if enterprise.deleted_at is not None and not (include_deleted and self.is_admin):
+            abort(404)
+        if not self.role_allows(action):
+            abort(403)
+        return enterprise
+
+    def record_or_abort(self, model, record_id: int, action: Action = Action.READ):
+        """A record that belongs to an enterprise (contact, visit, issue, ...)."""
+        record = db.session.get(model, record_id)
+        if record is None or getattr(record, "deleted_at", None) is not None:
+            abort(404)
+        self.enterprise_or_abort(record.enterprise_id, action)
+        return record
+
+    # -- units and people ------------------------------------------------------
+    def units(self) -> Select:
+        """Units this user may attach records to (all of them for global roles)."""
+        stmt = select(OrgUnit).where(OrgUnit.is_active.is_(True)).order_by(OrgUnit.path)
+        if not self.sees_everything:
+            stmt = stmt.where(OrgUnit.id.in_(self.unit_ids or {0}))
+        return stmt
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            abort(403)
+
+
+def current_access() -> Access:
+    """The Access of the signed-in user, built once per request."""
+    if "access" not in g:
+        g.access = Access(current_user._get_current_object() if current_user else None)
+    return g.access

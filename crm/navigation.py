@@ -1,0 +1,32 @@
+"""The main menu, by role; an entry appears once its endpoint exists."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
+
+from crm.access import current_access
+
+MENU = [
+    ("home.index", _l("Home"), None),
+    ("enterprises.index", _l("Enterprises"), None),
+    ("visits.follow_ups", _l("Follow-ups"), None),
+    ("issues.index", _l("Enterprise issues"), None),
+    ("admin.index", _l("Administration"), "admin"),
+]
+
+
+def nav_items() -> list[tuple[str, str]]:
+    access = current_access()
+    items = []
+    for endpoint, text, needs in MENU:
+        if endpoint not in current_app.view_functions:
+            continue
+        if needs == "admin" and not access.is_admin:
+            continue
+        items.append((endpoint, text))
+    return items
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.globals["nav_items"] = nav_items
