@@ -14,7 +14,7 @@ revealed); a record inside the scope that the role may not change answers 403.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 
 from flask import abort, g
@@ -25,7 +25,7 @@ from crm.extensions import db
 from crm.models import Enterprise, OrgUnit, Role, User, enterprise_unit
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     READ = "read"
     EDIT = "edit"  # create and change records of an enterprise
     MANAGE = "manage"  # delete, reassign responsibility

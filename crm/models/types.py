@@ -17,14 +17,14 @@ def str_enum(enum_class: type[enum.Enum]) -> SAEnum:
     )
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     ADMIN = "admin"
     LEADER = "leader"
     MANAGER = "manager"
     STAFF = "staff"
 
 
-class UnitKind(str, enum.Enum):
+class UnitKind(enum.StrEnum):
     BUREAU = "bureau"
     COUNTY = "county"
     PARK = "park"
@@ -32,7 +32,7 @@ class UnitKind(str, enum.Enum):
     OUTBOUND_OFFICE = "outbound_office"
 
 
-class VisitKind(str, enum.Enum):
+class VisitKind(enum.StrEnum):
     DOOR_KNOCKING = "door_knocking"
     LEADER_TRIP = "leader_trip"
     INBOUND_INSPECTION = "inbound_inspection"
@@ -41,18 +41,18 @@ class VisitKind(str, enum.Enum):
     CALL = "call"
 
 
-class Flag(str, enum.Enum):
+class Flag(enum.StrEnum):
     NONE = "none"
     YELLOW = "yellow"
     RED = "red"
 
 
-class FollowUpStatus(str, enum.Enum):
+class FollowUpStatus(enum.StrEnum):
     OPEN = "open"
     DONE = "done"
 
 
-class IssueCategory(str, enum.Enum):
+class IssueCategory(enum.StrEnum):
     LAND = "land"
     POWER = "power"
     FINANCING = "financing"
@@ -63,7 +63,7 @@ class IssueCategory(str, enum.Enum):
     OTHER = "other"
 
 
-class IssueStatus(str, enum.Enum):
+class IssueStatus(enum.StrEnum):
     NEW = "new"
     ACCEPTED = "accepted"
     IN_PROGRESS = "in_progress"
@@ -72,7 +72,7 @@ class IssueStatus(str, enum.Enum):
     CLOSED = "closed"
 
 
-class DocumentKind(str, enum.Enum):
+class DocumentKind(enum.StrEnum):
     CONTRACT = "contract"
     LETTER = "letter"
     PHOTO = "photo"
