@@ -66,4 +66,5 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.filters["label"] = labels.label
     app.jinja_env.globals["labels"] = labels
+    app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.add_extension("jinja2.ext.do")

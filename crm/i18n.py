@@ -22,3 +22,30 @@ def select_locale() -> str:
 
 def select_timezone() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def compile_catalogs(directory: str | None = None) -> list[str]:
+    """Compile every messages.po below crm/translations into messages.mo when it is newer.
+
+    Compiled catalogs are build output (not committed): `dev.py`, `crm serve`
+    and the test suite call this before they start.
+    """
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    root = Path(directory) if directory else Path(__file__).resolve().parent / "translations"
+    compiled = []
+    for po_path in root.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as fh:
+            catalog = read_po(fh)
+        tmp = mo_path.with_suffix(".mo.tmp")
+        with tmp.open("wb") as fh:
+            write_mo(fh, catalog, use_fuzzy=False)
+        tmp.replace(mo_path)
+        compiled.append(str(mo_path))
+    return compiled

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from crm import create_app
@@ -30,8 +31,30 @@ def database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in a fresh app context, as in production.
+
+    Without this, requests would share the test's app context: ``g`` (and the
+    signed-in user cached there) and the database session would leak from one
+    request to the next. After each request the test's own session is expired,
+    so what a test reads afterwards comes from the database.
+    """
+
+    def open(self, *args, **kwargs):
+        ctx = self.application.app_context()
+        ctx.push()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            ctx.pop()
+            _db.session.expire_all()
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
+    from crm.i18n import compile_catalogs
+
+    compile_catalogs()
     instance = tmp_path_factory.mktemp("instance")
     os.environ["CRM_INSTANCE_PATH"] = str(instance)
     os.environ["DATABASE_URL"] = database_url
@@ -42,6 +65,7 @@ def app(database_url, tmp_path_factory):
             "MAIL_OUTBOX": str(instance / "outbox"),
         },
     )
+    application.test_client_class = IsolatedClient
     with application.app_context():
         _db.drop_all()
         if _db.engine.dialect.name == "postgresql":
