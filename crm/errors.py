@@ -7,7 +7,9 @@ class ServiceError(Exception):
     """A rule was broken; ``message`` is already translated (lazy) for the user."""
 
     def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
+        # Keep the lazy string lazy: it is rendered in the reader's language, and
+        # services also run outside requests (Celery tasks, the console).
+        super().__init__(message)
         self.message = message
         self.field = field
 

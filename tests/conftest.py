@@ -58,6 +58,8 @@ def app(database_url, tmp_path_factory):
     instance = tmp_path_factory.mktemp("instance")
     os.environ["CRM_INSTANCE_PATH"] = str(instance)
     os.environ["DATABASE_URL"] = database_url
+    if os.environ.get("CRM_TEST_REDIS_URL"):
+        os.environ["REDIS_URL"] = os.environ["CRM_TEST_REDIS_URL"]
     application = create_app(
         "testing",
         {

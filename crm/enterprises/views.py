@@ -1,42 +1,286 @@
-"""Placeholder routes; replaced by the feature's real views."""
+"""The enterprise register, the enterprise form, and the file (一企一档)."""
 
-from flask import Blueprint, abort
-from flask_login import login_required
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm.access import Access, Action, current_access
+from crm.enterprises import queries, services
+from crm.enterprises.forms import EnterpriseForm, SearchForm
+from crm.enterprises.search import normalise_query
+from crm.enterprises.timeline_display import TEMPLATE_GLOBALS
+from crm.errors import DuplicateError, ServiceError, StaleEditError
+from crm.extensions import db
+from crm.models import Enterprise, OrgUnit
 
 bp = Blueprint("enterprises", __name__)
+
+
+@bp.record_once
+def _timeline_helpers(state):
+    # Globals, not context: the timeline partial is imported as a macro, by any
+    # feature's page, and imported macros see globals only.
+    state.app.jinja_env.globals.update(TEMPLATE_GLOBALS)
+
+
+# -- the register --------------------------------------------------------------------
 
 
 @bp.route("/enterprises/", methods=["GET"])
 @login_required
 def index():
-    abort(501)
+    access = current_access()
+    form = SearchForm(request.args)
+    people = queries.people_in_scope(access)
+    form.set_choices(industries=queries.industries(), people=people, units=queries.units(access))
+    filters = queries.Filters(
+        q=normalise_query(form.q.data),
+        tag=form.tag.data or "",
+        unit_id=form.unit.data or None,
+        responsible_id=form.responsible.data or None,
+        industry_id=form.industry.data or None,
+    )
+    page = max(request.args.get("page", 1, type=int), 1)
+    result = queries.list_enterprises(
+        access, filters, page=page, per_page=current_app.config["PAGE_SIZE"]
+    )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "enterprises/index.html",
+        form=form,
+        result=result,
+        filters=filters,
+        page_args=args,
+        count_cap=queries.COUNT_CAP,
+        can_create=access.role_allows(Action.EDIT),
+    )
+
+
+# -- create and edit -------------------------------------------------------------------
+
+
+def _prepare_form(form: EnterpriseForm, access: Access, responsible) -> None:
+    form.set_choices(
+        industries=queries.industries(),
+        chambers=queries.chambers(),
+        people=queries.responsible_choices(access, responsible),
+        units=queries.units(access),
+    )
+
+
+def _form_fields(form: EnterpriseForm, units: list[OrgUnit]) -> dict:
+    return {
+        "credit_code": form.credit_code.data,
+        "name": form.name.data,
+        "name_en": form.name_en.data,
+        "region": form.region.data,
+        "address": form.address.data,
+        "industry": form.industry.data or None,
+        "chamber": form.chamber.data or None,
+        "responsible": form.responsible.data or None,
+        "fortune_global_500_year": form.fortune_global_500_year.data,
+        "china_top_500_year": form.china_top_500_year.data,
+        "china_private_500_year": form.china_private_500_year.data,
+        "is_listed": form.is_listed.data,
+        "is_foreign_invested": form.is_foreign_invested.data,
+        "is_settled": form.is_settled.data,
+        "is_reinvesting": form.is_reinvesting.data,
+        "description": form.description.data,
+        "units": units,
+    }
+
+
+def _chosen_units(form: EnterpriseForm) -> list[OrgUnit]:
+    ids = set(form.units.data or [])
+    return [db.session.get(OrgUnit, i) for i in sorted(ids)]
+
+
+def _show_error(form: EnterpriseForm, exc: ServiceError) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, exc.message]
+    else:
+        flash(str(exc.message), "danger")
+
+
+def _duplicate_context(exc: DuplicateError, access: Access) -> dict:
+    existing = db.session.get(Enterprise, exc.existing_id) if exc.existing_id else None
+    return {
+        "duplicate": existing,
+        # A link only where the viewer may open it; the name alone still stops a double entry.
+        "duplicate_visible": existing is not None
+        and access.in_scope(existing)
+        and (existing.deleted_at is None or access.is_admin),
+    }
 
 
 @bp.route("/enterprises/new", methods=["GET", "POST"])
 @login_required
 def new():
-    abort(501)
+    access = current_access()
+    if not access.role_allows(Action.EDIT):
+        abort(403)
+    form = EnterpriseForm()
+    _prepare_form(form, access, current_user)
+    if request.method == "GET":
+        form.responsible.data = current_user.id
+        if len(form.units.choices) == 1:
+            form.units.data = [form.units.choices[0][0]]
+    context: dict = {"similar": []}
+    if form.validate_on_submit():
+        try:
+            services.check_new_code(form.credit_code.data)
+            similar = [] if form.confirm_similar.data else services.find_similar(form.name.data)
+            if similar:
+                context["similar"] = similar
+            else:
+                enterprise = services.create_enterprise(
+                    actor=current_user, **_form_fields(form, _chosen_units(form))
+                )
+                db.session.commit()
+                flash(_("The enterprise has been registered."), "success")
+                return redirect(url_for(".file", enterprise_id=enterprise.id))
+        except DuplicateError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+            context.update(_duplicate_context(exc, access))
+        except ServiceError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        except IntegrityError:
+            db.session.rollback()
+            exc = services.duplicate_after_race(form.credit_code.data)
+            if exc is None:
+                raise
+            _show_error(form, exc)
+            context.update(_duplicate_context(exc, access))
+    return render_template("enterprises/form.html", form=form, enterprise=None, **context)
 
 
-@bp.route("/enterprises/<int:enterprise_id>", methods=["GET"])
-@login_required
-def file(enterprise_id):
-    abort(501)
+def _initial_data(enterprise: Enterprise, allowed_ids: set[int]) -> dict:
+    data = {field: getattr(enterprise, field) for field in services.TRACKED_FIELDS}
+    data.update(
+        industry=enterprise.industry_id or 0,
+        chamber=enterprise.chamber_id or 0,
+        responsible=enterprise.responsible_id or 0,
+        units=[u.id for u in enterprise.units if u.id in allowed_ids],
+        version=enterprise.version,
+    )
+    return data
 
 
 @bp.route("/enterprises/<int:enterprise_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(enterprise_id):
-    abort(501)
+    access = current_access()
+    enterprise = access.enterprise_or_abort(enterprise_id, Action.EDIT)
+    allowed_ids = {u.id for u in queries.units(access)}
+    # Units the viewer may not choose stay attached: the form cannot show them.
+    kept_units = [u for u in enterprise.units if u.id not in allowed_ids]
+    form = EnterpriseForm(data=_initial_data(enterprise, allowed_ids))
+    _prepare_form(form, access, enterprise.responsible)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_enterprise(
+                enterprise,
+                actor=current_user,
+                expected_version=form.version.data,
+                **_form_fields(form, _chosen_units(form) + kept_units),
+            )
+            db.session.commit()
+            flash(_("Your changes have been saved."), "success")
+            return redirect(url_for(".file", enterprise_id=enterprise.id))
+        except (StaleEditError, StaleDataError):
+            db.session.rollback()
+            flash(str(services.STALE_MESSAGE), "danger")
+            status = 409
+        except DuplicateError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+            return render_template(
+                "enterprises/form.html",
+                form=form,
+                enterprise=enterprise,
+                kept_units=kept_units,
+                similar=[],
+                **_duplicate_context(exc, access),
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+    return (
+        render_template(
+            "enterprises/form.html",
+            form=form,
+            enterprise=enterprise,
+            kept_units=kept_units,
+            similar=[],
+        ),
+        status,
+    )
 
 
 @bp.route("/enterprises/<int:enterprise_id>/delete", methods=["POST"])
 @login_required
 def delete(enterprise_id):
-    abort(501)
+    access = current_access()
+    enterprise = access.enterprise_or_abort(enterprise_id, Action.MANAGE)
+    services.delete_enterprise(enterprise, actor=current_user)
+    db.session.commit()
+    flash(_("The enterprise %(name)s has been deleted.", name=enterprise.name), "success")
+    return redirect(url_for(".index"))
+
+
+# -- the file ------------------------------------------------------------------------------
+
+
+@bp.route("/enterprises/<int:enterprise_id>", methods=["GET"])
+@login_required
+def file(enterprise_id):
+    access = current_access()
+    enterprise = access.enterprise_or_abort(enterprise_id, Action.READ, include_deleted=True)
+    contents = queries.file_contents(enterprise)
+    timeline = queries.timeline_page(
+        enterprise,
+        before=request.args.get("before"),
+        size=current_app.config["TIMELINE_PAGE_SIZE"],
+    )
+    live = enterprise.deleted_at is None
+    return render_template(
+        "enterprises/file.html",
+        enterprise=enterprise,
+        contents=contents,
+        timeline=timeline,
+        can_edit=live and access.can(Action.EDIT, enterprise),
+        can_manage=live and access.can(Action.MANAGE, enterprise),
+        today=_local_now().date(),
+    )
 
 
 @bp.route("/enterprises/<int:enterprise_id>/dossier", methods=["GET"])
 @login_required
 def dossier(enterprise_id):
-    abort(501)
+    access = current_access()
+    enterprise = access.enterprise_or_abort(enterprise_id, Action.READ, include_deleted=True)
+    contents = queries.file_contents(enterprise)
+    timeline = queries.timeline_page(enterprise, before=None, size=None)
+    return render_template(
+        "enterprises/dossier.html",
+        enterprise=enterprise,
+        contents=contents,
+        timeline=timeline,
+        printed_at=_local_now(),
+    )
+
+
+def _local_now() -> datetime:
+    """Due dates are the bureau's calendar days, not UTC ones."""
+    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))

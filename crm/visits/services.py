@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import joinedload
 
 from crm import timeline
@@ -24,6 +24,7 @@ from crm.models import (
     Flag,
     FollowUp,
     FollowUpStatus,
+    TimelineEvent,
     User,
     Visit,
     VisitKind,
@@ -97,9 +98,7 @@ def _check_visit_date(visit_date: date | None) -> None:
     if visit_date is None:
         raise ServiceError(_l("Enter the date of the visit."), "visit_date")
     if visit_date > local_today() + timedelta(days=MAX_DAYS_AHEAD):
-        raise ServiceError(
-            _l("The date cannot be more than one day in the future."), "visit_date"
-        )
+        raise ServiceError(_l("The date cannot be more than one day in the future."), "visit_date")
 
 
 def _check_contacts(enterprise: Enterprise, contacts: Iterable[Contact], allowed_ids=()) -> None:
@@ -157,6 +156,8 @@ def log_visit(
     _check_contacts(enterprise, contacts_met)
     next_step_title = _clean(next_step_title)
     _check_next_step(next_step_title, next_step_due)
+    if next_step_owner is not None and not next_step_owner.active:
+        raise ServiceError(_l("Choose an active user."), "next_step_owner")
 
     visit = Visit(
         enterprise_id=enterprise.id,
@@ -243,6 +244,8 @@ def update_visit(
     visit.participants = participants
     visit.contacts_met = contacts_met
     after = timeline.snapshot(visit, VISIT_FIELDS)
+    if before["visit_date"] != after["visit_date"]:
+        _redate_logged_event(visit)
     if before != after:
         # Changing only who went or whom we met touches link tables, not the visit
         # row; touching the row makes the version check (and bump) happen anyway.
@@ -259,6 +262,20 @@ def update_visit(
         )
     db.session.flush()
     return visit
+
+
+def _redate_logged_event(visit: Visit) -> None:
+    """Keep the file ordered by when the visit happened after its date is corrected."""
+    db.session.execute(
+        update(TimelineEvent)
+        .where(
+            TimelineEvent.subject_type == "visit",
+            TimelineEvent.subject_id == visit.id,
+            TimelineEvent.kind == "visit.logged",
+        )
+        .values(occurred_at=local_noon(visit.visit_date))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def delete_visit(visit: Visit, *, actor: User | None) -> None:
@@ -366,7 +383,11 @@ def follow_ups_query(
     stmt = (
         select(FollowUp)
         .join(Enterprise, Enterprise.id == FollowUp.enterprise_id)
-        .options(joinedload(FollowUp.enterprise), joinedload(FollowUp.owner))
+        .options(
+            joinedload(FollowUp.enterprise),
+            joinedload(FollowUp.owner),
+            joinedload(FollowUp.visit),
+        )
         .where(scope, Enterprise.deleted_at.is_(None), FollowUp.deleted_at.is_(None))
     )
     if owner is not None:
@@ -374,9 +395,7 @@ def follow_ups_query(
     if status is not None:
         stmt = stmt.where(FollowUp.status == status)
     if overdue_only:
-        stmt = stmt.where(
-            FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_date < local_today()
-        )
+        stmt = stmt.where(FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_date < local_today())
     if status == FollowUpStatus.DONE:
         return stmt.order_by(FollowUp.done_at.desc(), FollowUp.id.desc())
     return stmt.order_by(FollowUp.due_date, FollowUp.id)

@@ -1,0 +1,129 @@
+"""Enterprise list search and the enterprise file at 100,000 enterprises / 1,000,000 timeline entries.
+
+Prints, for SQLite and PostgreSQL, the median and p95 of:
+- the enterprise list page with a 1-, 2- and 4-character Chinese search,
+  and a pinyin search;
+- the file page (一企一档) of an enterprise with 5,000 timeline entries;
+served through the app (Flask test client) as a manager who sees every unit.
+
+    .venv/bin/python bench/bench_enterprises.py [--only sqlite|postgresql] [--rounds 40]
+
+The databases are made once (bench/out/bench.sqlite, PostgreSQL database
+crm_bench) and reused; delete them to re-seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+QUERIES = {
+    "1char": ["宜", "蒙", "盈", "锂"],
+    "2char": ["蒙牛", "长盈", "丽豪", "光伏"],
+    "4char": ["长盈精密", "蒙牛乳业", "丽豪半导", "宜宾时代"],
+    "pinyin": ["mengniu", "changying"],
+}
+
+
+def database_urls(only: str | None) -> dict[str, str]:
+    urls = {}
+    if only in (None, "sqlite"):
+        out = ROOT / "bench" / "out"
+        out.mkdir(parents=True, exist_ok=True)
+        urls["sqlite"] = f"sqlite:///{out / 'bench.sqlite'}"
+    if only in (None, "postgresql"):
+        admin = make_url(PG_ADMIN_URL)
+        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = 'crm_bench'")).first()
+            if not exists:
+                conn.execute(text("CREATE DATABASE crm_bench"))
+        engine.dispose()
+        urls["postgres"] = admin.set(database="crm_bench").render_as_string(hide_password=False)
+    return urls
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def timed(client, url: str, rounds: int) -> list[float]:
+    client.get(url)  # warm caches and compile templates once
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return samples
+
+
+def run(backend: str, url: str, rounds: int) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["CRM_INSTANCE_PATH"] = str(ROOT / "bench" / "out" / "instance")
+    from flask_migrate import upgrade
+
+    from crm import create_app
+    from crm.extensions import db
+    from crm.i18n import compile_catalogs
+
+    compile_catalogs()
+    app = create_app("default", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        upgrade()
+        import seed
+
+        if not seed.seeded():
+            started = time.perf_counter()
+            seed.seed(log=lambda m: print(f"# {backend}: {m}", flush=True))
+            print(f"# {backend}: seeded in {time.perf_counter() - started:.0f} s", flush=True)
+        busy_id = 2
+        db.session.remove()
+
+    client = app.test_client()
+    response = client.post("/login", data={"email": "bench-manager@bench.local", "password": "bench password"})
+    assert response.status_code == 302, response.status_code
+
+    for label, queries in QUERIES.items():
+        samples = []
+        for q in queries:
+            samples += timed(client, f"/enterprises/?q={q}", max(rounds // len(queries), 5))
+        print(f"BENCH enterprise_search_{label}_median_{backend} {statistics.median(samples):.1f} ms")
+        print(f"BENCH enterprise_search_{label}_p95_{backend} {percentile(samples, 0.95):.1f} ms")
+
+    samples = timed(client, "/enterprises/", rounds)
+    print(f"BENCH enterprise_list_nosearch_median_{backend} {statistics.median(samples):.1f} ms")
+    print(f"BENCH enterprise_list_nosearch_p95_{backend} {percentile(samples, 0.95):.1f} ms")
+
+    samples = timed(client, f"/enterprises/{busy_id}", rounds)
+    print(f"BENCH enterprise_file_busy_median_{backend} {statistics.median(samples):.1f} ms")
+    print(f"BENCH enterprise_file_busy_p95_{backend} {percentile(samples, 0.95):.1f} ms")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--rounds", type=int, default=40)
+    args = parser.parse_args()
+    for backend, url in database_urls(args.only).items():
+        run(backend, url, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""Finding enterprises by any piece of their name, its pinyin, English name or code.
+
+Chinese names have no spaces, so people search for any fragment: 蒙牛 in
+内蒙古蒙牛乳业（集团）股份有限公司, 长盈 in 宜宾长盈精密技术有限公司. ``LIKE '%..%'``
+cannot use a B-tree index, so every name is also cut into its one- and
+two-character pieces (``enterprise_gram``): a fragment is then found through
+the posting lists of its pieces, on SQLite and PostgreSQL alike.
+
+Latin-script queries (pinyin, initials, English name, code) match one
+lower-case haystack column, ``search_text``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pypinyin import Style, lazy_pinyin, pinyin
+from sqlalchemy import ColumnElement, and_, delete, exists, false, func, insert, select, true
+
+from crm.extensions import db
+from crm.models import Enterprise, EnterpriseGram
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+_NOT_LATIN = re.compile(r"[^0-9a-z]+")
+
+# A posting list longer than this counts as "common": the matches are then
+# dense, and the cheapest plan walks enterprises in display order and checks
+# each against the gram index until the page is full. A shorter one drives
+# the query itself (its ids are fetched and sorted).
+DENSE_POSTINGS = 2000
+# Bigrams looked at to pick the most selective one; the exact LIKE on the
+# name makes the result right whichever pieces narrowed it down.
+MAX_QUERY_GRAMS = 8
+
+
+def cjk_chars(text: str | None) -> str:
+    return "".join(_CJK.findall(text or ""))
+
+
+def has_cjk(text: str | None) -> bool:
+    return bool(_CJK.search(text or ""))
+
+
+def grams(name: str | None) -> set[str]:
+    """Every distinct 1- and 2-character piece of the Chinese characters of a name.
+
+    Non-Chinese characters are dropped before cutting, and queries are cut the
+    same way, so any fragment of a name yields only pieces the index holds.
+    """
+    chars = cjk_chars(name)
+    pieces = set(chars)
+    pieces.update(chars[i : i + 2] for i in range(len(chars) - 1))
+    return pieces
+
+
+def bigrams(text: str) -> list[str]:
+    chars = cjk_chars(text)
+    seen: dict[str, None] = {}
+    for i in range(len(chars) - 1):
+        seen.setdefault(chars[i : i + 2], None)
+    return list(seen)
+
+
+def _latin(text: str) -> str:
+    return _NOT_LATIN.sub("", text.lower())
+
+
+def name_pinyin(name: str) -> str:
+    return _latin("".join(lazy_pinyin(name)))
+
+
+def name_initials(name: str) -> str:
+    return _latin("".join(lazy_pinyin(name, style=Style.FIRST_LETTER)))
+
+
+def _alternative_readings(name: str) -> tuple[str, str]:
+    """The name read with each polyphonic character's second reading (长 zhang/chang).
+
+    pypinyin guesses 宜宾长盈 as "zhangying"; people type "changying". Keeping
+    one alternative reading in the haystack finds both without a combinatorial
+    list of variants.
+    """
+
+    def second(style: Style) -> str:
+        readings = pinyin(name, style=style, heteronym=True)
+        return _latin("".join(r[1] if len(r) > 1 else r[0] for r in readings))
+
+    return second(Style.NORMAL), second(Style.FIRST_LETTER)
+
+
+def haystack(enterprise: Enterprise) -> str:
+    primary = name_pinyin(enterprise.name)
+    initials = name_initials(enterprise.name)
+    parts = [primary, initials]
+    alt_full, alt_initials = _alternative_readings(enterprise.name)
+    if alt_full != primary:
+        parts.append(alt_full)
+    if alt_initials != initials:
+        parts.append(alt_initials)
+    parts.append((enterprise.name_en or "").lower())
+    parts.append((enterprise.credit_code or "").lower())
+    return "|".join(parts)
+
+
+def refresh_columns(enterprise: Enterprise) -> None:
+    """Set the pinyin, initials and haystack columns (before the flush that saves the record)."""
+    enterprise.name_pinyin = name_pinyin(enterprise.name)
+    enterprise.name_initials = name_initials(enterprise.name)
+    enterprise.search_text = haystack(enterprise)
+
+
+def write_grams(enterprise: Enterprise) -> None:
+    """Bring the gram rows in step with the name; the enterprise must have an id.
+
+    Only the pieces that differ are written, so a rename touches a few rows.
+    """
+    wanted = grams(enterprise.name)
+    current = set(
+        db.session.execute(
+            select(EnterpriseGram.gram).where(EnterpriseGram.enterprise_id == enterprise.id)
+        ).scalars()
+    )
+    stale = current - wanted
+    missing = wanted - current
+    if stale:
+        db.session.execute(
+            delete(EnterpriseGram).where(
+                EnterpriseGram.enterprise_id == enterprise.id, EnterpriseGram.gram.in_(stale)
+            )
+        )
+    if missing:
+        db.session.execute(
+            insert(EnterpriseGram),
+            [{"gram": g, "enterprise_id": enterprise.id} for g in sorted(missing)],
+        )
+
+
+def reindex(enterprise: Enterprise) -> None:
+    """Everything at once, for imports and repairs (the services call the two halves)."""
+    refresh_columns(enterprise)
+    db.session.flush()
+    write_grams(enterprise)
+
+
+# -- queries -------------------------------------------------------------------
+
+
+def _posting_sizes(pieces: list[str]) -> dict[str, int]:
+    """How many enterprises hold each piece, counted only up to DENSE_POSTINGS.
+
+    One statement; each count stops at the cap, so a piece every name holds
+    (公, 有限) costs no more than a rare one.
+    """
+    columns = []
+    for piece in pieces:
+        capped = (
+            select(EnterpriseGram.enterprise_id)
+            .where(EnterpriseGram.gram == piece)
+            .limit(DENSE_POSTINGS)
+            .subquery()
+        )
+        columns.append(select(func.count()).select_from(capped).scalar_subquery())
+    row = db.session.execute(select(*columns)).one()
+    return dict(zip(pieces, row, strict=True))
+
+
+def _has_gram(piece: str) -> ColumnElement[bool]:
+    """Correlated probe of the (gram, enterprise_id) primary key for the current row."""
+    return exists().where(
+        EnterpriseGram.gram == piece, EnterpriseGram.enterprise_id == Enterprise.id
+    )
+
+
+def _ids_with_gram(piece: str) -> ColumnElement[bool]:
+    return Enterprise.id.in_(
+        select(EnterpriseGram.enterprise_id).where(EnterpriseGram.gram == piece)
+    )
+
+
+def _chinese_condition(query: str) -> ColumnElement[bool]:
+    chars = cjk_chars(query)
+    pieces = [chars] if len(chars) == 1 else bigrams(query)[:MAX_QUERY_GRAMS]
+    sizes = _posting_sizes(pieces)
+    rarest = min(pieces, key=lambda p: sizes[p])
+    if sizes[rarest] == 0:
+        return false()  # nothing can match: answer without scanning
+    conditions: list[ColumnElement[bool]] = []
+    if sizes[rarest] < DENSE_POSTINGS:
+        # Few candidates: fetch them through the rarest piece's posting list.
+        conditions.append(_ids_with_gram(rarest))
+    else:
+        # Every piece is common: matches are dense, so walk enterprises in
+        # display order and probe the index; the page fills after a few rows.
+        conditions.extend(_has_gram(p) for p in pieces)
+    if len(chars) > 1 or chars != query:
+        conditions.append(Enterprise.name.contains(query, autoescape=True))
+    return and_(*conditions)
+
+
+def _latin_condition(query: str) -> ColumnElement[bool]:
+    needle = query.lower()
+    condition = Enterprise.search_text.contains(needle, autoescape=True)
+    squeezed = "".join(needle.split())
+    if squeezed != needle:
+        # Pinyin is stored without spaces: "meng niu" should find mengniu too.
+        condition = condition | Enterprise.search_text.contains(squeezed, autoescape=True)
+    return condition
+
+
+def normalise_query(query: str | None) -> str:
+    return " ".join((query or "").split())[:100]
+
+
+def search_condition(query: str | None) -> ColumnElement[bool]:
+    """SQL condition for enterprises matching the search box text.
+
+    May run one small, bounded query (posting-list sizes) to pick the plan
+    that suits how common the searched characters are.
+    """
+    query = normalise_query(query)
+    if not query:
+        return true()
+    if has_cjk(query):
+        # Chinese names carry no spaces; "蒙 牛" means 蒙牛.
+        return _chinese_condition("".join(query.split()))
+    return _latin_condition(query)
+
+
+__all__ = [
+    "bigrams",
+    "grams",
+    "has_cjk",
+    "haystack",
+    "name_initials",
+    "name_pinyin",
+    "normalise_query",
+    "refresh_columns",
+    "reindex",
+    "search_condition",
+    "write_grams",
+]

@@ -1,0 +1,153 @@
+"""How a timeline event reads on the file page, whatever feature recorded it.
+
+Events keep raw values (enum keys, ISO dates, names as they were); labels and
+formats are applied here, at display time, in the reader's language. Used by
+``templates/timeline/_event.html`` through the template globals registered in
+``crm.enterprises.views``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from crm import labels
+from crm.formatting import date_text, datetime_text
+from crm.models import TimelineEvent
+from crm.models import types as enum_types
+
+KIND_LABELS = {
+    "enterprise.created": _l("Enterprise registered"),
+    "enterprise.updated": _l("Enterprise details changed"),
+    "enterprise.deleted": _l("Enterprise deleted"),
+    "enterprise.restored": _l("Enterprise restored"),
+    "contact.created": _l("Contact added"),
+    "contact.updated": _l("Contact changed"),
+    "contact.deleted": _l("Contact removed"),
+    "contact.restored": _l("Contact restored"),
+    "visit.logged": _l("Visit logged"),
+    "visit.updated": _l("Visit changed"),
+    "visit.deleted": _l("Visit deleted"),
+    "visit.restored": _l("Visit restored"),
+    "follow_up.created": _l("Follow-up planned"),
+    "follow_up.updated": _l("Follow-up changed"),
+    "follow_up.done": _l("Follow-up done"),
+    "follow_up.deleted": _l("Follow-up deleted"),
+    "issue.created": _l("Issue raised"),
+    "issue.updated": _l("Issue updated"),
+    "issue.deleted": _l("Issue deleted"),
+    "issue.restored": _l("Issue restored"),
+    "note.added": _l("Note added"),
+    "note.updated": _l("Note changed"),
+    "note.deleted": _l("Note deleted"),
+    "note.restored": _l("Note restored"),
+    "document.attached": _l("Document attached"),
+    "document.deleted": _l("Document deleted"),
+    "document.restored": _l("Document restored"),
+}
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+VALUE_LIMIT = 200
+
+# Where the subject of an event is shown; deleted subjects get no link.
+_SUBJECT_LINKS = {
+    "visit": ("visits.detail", "visit_id"),
+    "issue": ("issues.detail", "issue_id"),
+    "document": ("documents.download", "document_id"),
+}
+
+
+def kind_label(kind: str) -> str:
+    return str(KIND_LABELS.get(kind, kind))
+
+
+def _enum_class(event: TimelineEvent, field: str):
+    name = (event.data or {}).get("enum", {}).get(field)
+    return getattr(enum_types, name, None) if name else None
+
+
+def value_text(value: Any, field: str | None = None, event: TimelineEvent | None = None) -> str:
+    """One old or new value of a change, as a person reads it."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, list):
+        return "、".join(value_text(v) for v in value)
+    enum_class = _enum_class(event, field) if event is not None and field else None
+    if enum_class is not None:
+        return labels.enum_label(enum_class, value)
+    if isinstance(value, str):
+        if _ISO_DATE.match(value):
+            return date_text(value)
+        if _ISO_DATETIME.match(value):
+            try:
+                return datetime_text(value)
+            except ValueError:
+                return value
+        if len(value) > VALUE_LIMIT:
+            return value[: VALUE_LIMIT - 1] + "…"
+    return str(value)
+
+
+def changes(event: TimelineEvent) -> list[dict[str, str]]:
+    """The event's field changes with translated field labels and readable values."""
+    return [
+        {
+            "field": labels.field_label(change.get("field", "")),
+            "old": value_text(change.get("old"), change.get("field"), event),
+            "new": value_text(change.get("new"), change.get("field"), event),
+        }
+        for change in (event.data or {}).get("changes", [])
+    ]
+
+
+def flag(event: TimelineEvent) -> str | None:
+    """'red' or 'yellow' when the event carries (or changes to) such a flag."""
+    data = event.data or {}
+    value = data.get("flag")
+    for change in data.get("changes", []):
+        if change.get("field") == "flag":
+            value = change.get("new")
+    return value if value in ("red", "yellow") else None
+
+
+def subject_url(event: TimelineEvent) -> str | None:
+    link = _SUBJECT_LINKS.get(event.subject_type)
+    if link is None or event.subject_id is None or event.kind.endswith(".deleted"):
+        return None
+    endpoint, argument = link
+    return url_for(endpoint, **{argument: event.subject_id})
+
+
+def related_links(event: TimelineEvent) -> list[tuple[str, str]]:
+    """Links named in the payload (visit_id, issue_id, document_id) other than the subject."""
+    data = event.data or {}
+    found = []
+    for key, (endpoint, argument), text in (
+        ("visit_id", _SUBJECT_LINKS["visit"], _l("Visit")),
+        ("issue_id", _SUBJECT_LINKS["issue"], _l("Issue")),
+        ("document_id", _SUBJECT_LINKS["document"], _l("Document")),
+    ):
+        ident = data.get(key)
+        if not isinstance(ident, int):
+            continue
+        if event.subject_type == key[:-3] and ident == event.subject_id:
+            continue
+        found.append((str(text), url_for(endpoint, **{argument: ident})))
+    return found
+
+
+TEMPLATE_GLOBALS = {
+    "timeline_kind_label": kind_label,
+    "timeline_changes": changes,
+    "timeline_flag": flag,
+    "timeline_subject_url": subject_url,
+    "timeline_related_links": related_links,
+    "timeline_value": value_text,
+}

@@ -1,0 +1,198 @@
+"""Enterprise issues (诉求): the record. The workflow (accept, resolve, call back) comes later.
+
+Plain verb functions: they validate, change, record the timeline event and
+flush. The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, nulls_last, select
+from sqlalchemy.orm import joinedload
+
+from crm import timeline
+from crm.errors import ServiceError
+from crm.extensions import db
+from crm.models import (
+    Enterprise,
+    EnterpriseIssue,
+    IssueCategory,
+    IssueStatus,
+    OrgUnit,
+    User,
+    Visit,
+)
+from crm.models.base import utcnow
+from crm.visits.services import check_due_date, check_version, local_today
+
+ISSUE_FIELDS = ["category", "title", "description", "due_date", "assignee", "unit"]
+ISSUE_ENUMS = {"category": "IssueCategory", "status": "IssueStatus"}
+TEXT_LENGTH = 500
+
+# Statuses in which the enterprise is still waiting for the government.
+OPEN_STATUSES = (IssueStatus.NEW, IssueStatus.ACCEPTED, IssueStatus.IN_PROGRESS)
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def _excerpt(text: str | None) -> str | None:
+    text = " ".join((text or "").split())
+    if not text:
+        return None
+    return text if len(text) <= TEXT_LENGTH else text[: TEXT_LENGTH - 1] + "…"
+
+
+def _payload(issue: EnterpriseIssue) -> dict:
+    return {"title": issue.title, "issue_id": issue.id, "enum": dict(ISSUE_ENUMS)}
+
+
+def is_overdue(issue: EnterpriseIssue, today: date | None = None) -> bool:
+    return (
+        issue.status in OPEN_STATUSES
+        and issue.due_date is not None
+        and issue.due_date < (today or local_today())
+    )
+
+
+def create_issue(
+    enterprise: Enterprise,
+    *,
+    actor: User | None,
+    category: IssueCategory | str,
+    title: str,
+    description: str | None = None,
+    due_date: date | None = None,
+    assignee: User | None = None,
+    unit: OrgUnit | None = None,
+    visit: Visit | None = None,
+) -> EnterpriseIssue:
+    title = _clean(title)
+    if not title:
+        raise ServiceError(_l("Give the issue a title."), "title")
+    check_due_date(due_date)
+    if visit is not None and visit.enterprise_id != enterprise.id:
+        raise ServiceError(_l("The visit belongs to another enterprise."), "visit")
+    issue = EnterpriseIssue(
+        enterprise_id=enterprise.id,
+        visit_id=visit.id if visit else None,
+        category=IssueCategory(category),
+        title=title,
+        description=_clean(description),
+        due_date=due_date,
+        status=IssueStatus.NEW,
+        assignee=assignee,
+        unit=unit,
+        created_by_id=actor.id if actor else None,
+    )
+    db.session.add(issue)
+    db.session.flush()
+    data = _payload(issue)
+    data.update(timeline.snapshot(issue, ["category", "status", "due_date", "assignee", "unit"]))
+    data.update(text=_excerpt(issue.description), visit_id=issue.visit_id)
+    timeline.record(
+        enterprise.id,
+        "issue.created",
+        actor=actor,
+        subject_type="issue",
+        subject_id=issue.id,
+        data=data,
+    )
+    return issue
+
+
+def update_issue(
+    issue: EnterpriseIssue,
+    *,
+    actor: User | None,
+    expected_version,
+    category: IssueCategory | str,
+    title: str,
+    description: str | None = None,
+    due_date: date | None = None,
+    assignee: User | None = None,
+    unit: OrgUnit | None = None,
+) -> EnterpriseIssue:
+    check_version(issue, expected_version)
+    title = _clean(title)
+    if not title:
+        raise ServiceError(_l("Give the issue a title."), "title")
+    # An unchanged, already passed due date must not block fixing a typo.
+    if due_date != issue.due_date:
+        check_due_date(due_date)
+    before = timeline.snapshot(issue, ISSUE_FIELDS)
+    issue.category = IssueCategory(category)
+    issue.title = title
+    issue.description = _clean(description)
+    issue.due_date = due_date
+    issue.assignee = assignee
+    issue.unit = unit
+    after = timeline.snapshot(issue, ISSUE_FIELDS)
+    if before != after:
+        timeline.record_change(
+            issue.enterprise_id,
+            "issue.updated",
+            actor=actor,
+            subject_type="issue",
+            subject_id=issue.id,
+            before=before,
+            after=after,
+            data=_payload(issue),
+        )
+    db.session.flush()
+    return issue
+
+
+def delete_issue(issue: EnterpriseIssue, *, actor: User | None) -> None:
+    issue.deleted_at = utcnow()
+    issue.deleted_by_id = actor.id if actor else None
+    timeline.record(
+        issue.enterprise_id,
+        "issue.deleted",
+        actor=actor,
+        subject_type="issue",
+        subject_id=issue.id,
+        data=_payload(issue),
+    )
+    db.session.flush()
+
+
+def issues_query(
+    scope,
+    *,
+    status: str | None = None,
+    category: str | None = None,
+    overdue_only: bool = False,
+    assignee: User | None = None,
+) -> Select:
+    """Live issues of live enterprises inside ``scope`` (access.enterprise_scope()).
+
+    ``status`` is an IssueStatus value or "open" (every status still waiting).
+    """
+    stmt = (
+        select(EnterpriseIssue)
+        .join(Enterprise, Enterprise.id == EnterpriseIssue.enterprise_id)
+        .options(
+            joinedload(EnterpriseIssue.enterprise),
+            joinedload(EnterpriseIssue.assignee),
+            joinedload(EnterpriseIssue.unit),
+        )
+        .where(scope, Enterprise.deleted_at.is_(None), EnterpriseIssue.deleted_at.is_(None))
+    )
+    if status == "open":
+        stmt = stmt.where(EnterpriseIssue.status.in_(OPEN_STATUSES))
+    elif status:
+        stmt = stmt.where(EnterpriseIssue.status == IssueStatus(status))
+    if category:
+        stmt = stmt.where(EnterpriseIssue.category == IssueCategory(category))
+    if overdue_only:
+        stmt = stmt.where(
+            EnterpriseIssue.status.in_(OPEN_STATUSES), EnterpriseIssue.due_date < local_today()
+        )
+    if assignee is not None:
+        stmt = stmt.where(EnterpriseIssue.assignee_id == assignee.id)
+    return stmt.order_by(nulls_last(EnterpriseIssue.due_date.asc()), EnterpriseIssue.id)
