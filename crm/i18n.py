@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_login import current_user
 
 
 def select_locale() -> str:
+    """The user's language; outside a request (tasks, console) ``g.locale`` or the default.
+
+    Mail and other work done on behalf of a recipient sets ``g.locale`` (with
+    ``flask_babel.force_locale``) to write in the recipient's language.
+    """
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return g.get("locale") or current_app.config["BABEL_DEFAULT_LOCALE"]
     if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("locale")
     if chosen in languages:
         return chosen
-    if request:
-        best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
-        if best and best.startswith("en"):
-            return "en"
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+    if best and best.startswith("en"):
+        return "en"
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
