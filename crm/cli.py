@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
 import click
 from flask.cli import AppGroup, FlaskGroup
 
+from crm.models import Role
+
 crm_group = AppGroup("crm", help="Enterprise service CRM commands.")
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+ROOT = PACKAGE_DIR.parent
+STOP_TIMEOUT = 10.0  # seconds a process gets to shut down before it is killed
 
+
+@contextmanager
+def _cli_locale():
+    """Messages in the terminal's language (services translate their errors)."""
+    from flask_babel import force_locale
+
+    lang = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG", "")
+    with force_locale("zh_CN" if lang.startswith("zh") else "en"):
+        yield
+
+
+def _fail(message) -> None:
+    from crm.extensions import db
+
+    db.session.rollback()
+    raise click.ClickException(str(message))
+
+
+# -- crm db ------------------------------------------------------------------------
 @crm_group.group("db")
 def db_group():
     """Database schema."""
@@ -21,6 +54,271 @@ def db_upgrade(revision: str):
 
     upgrade(revision=revision)
     click.echo("database is at " + revision)
+
+
+@db_group.command("downgrade")
+@click.option("--revision", default="-1", show_default=True, help="Target revision.")
+def db_downgrade(revision: str):
+    """Revert migrations down to REVISION (default: one step back)."""
+    from flask_migrate import downgrade
+
+    downgrade(revision=revision)
+    click.echo("database downgraded to " + revision)
+
+
+# -- crm user ----------------------------------------------------------------------
+@crm_group.group("user")
+def user_group():
+    """User accounts."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _resolve_units(refs: tuple[str, ...]):
+    from crm.admin.units import find_unit
+
+    units = []
+    for ref in refs:
+        unit = find_unit(ref)
+        if unit is None:
+            _fail(f"Unknown or ambiguous unit: {ref} (give its exact name or its id)")
+        units.append(unit)
+    return units
+
+
+@user_group.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--unit", "units", multiple=True, help="Unit name or id; repeatable.")
+@click.option("--locale", default="zh_CN", show_default=True, type=click.Choice(["zh_CN", "en"]))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_create(email, name, role, units, locale, password_stdin):
+    """Create a user account."""
+    from crm.admin.services import create_user
+    from crm.errors import ServiceError
+    from crm.extensions import db
+
+    with _cli_locale():
+        unit_rows = _resolve_units(units)
+        password = _read_password(password_stdin)
+        try:
+            user = create_user(
+                actor=None,
+                email=email,
+                name=name,
+                role=role,
+                units=unit_rows,
+                locale=locale,
+                password=password,
+            )
+        except ServiceError as exc:
+            _fail(exc.message)
+        db.session.commit()
+        click.echo(f"created {user.role.value} {user.email} (id {user.id})")
+
+
+# -- crm demo ----------------------------------------------------------------------
+@crm_group.group("demo")
+def demo_group():
+    """Demo data."""
+
+
+def _demo_password() -> tuple[str, bool]:
+    """The demo password and whether it was generated here (and so must be shown)."""
+    from crm.admin.services import generate_password
+
+    given = os.environ.get("CRM_DEMO_PASSWORD")
+    if given:
+        return given, False
+    return generate_password(), True
+
+
+def _print_accounts(accounts, password: str | None, generated: bool) -> None:
+    click.echo("Demo accounts:")
+    for email, role, units in accounts:
+        click.echo(f"  {email:<36} {Role(role).value:<8} {', '.join(units)}")
+    if generated and password:
+        click.echo(f"Password for every demo account (shown once, not stored): {password}")
+    elif password:
+        click.echo("Password for every demo account: the value of CRM_DEMO_PASSWORD")
+
+
+def _load_demo_data() -> list | None:
+    """Load and commit demo data; returns the accounts, or None when it printed why not."""
+    from crm.demo import DemoDataExists, load_demo
+    from crm.errors import ServiceError
+    from crm.extensions import db
+
+    password, generated = _demo_password()
+    try:
+        accounts = load_demo(password)
+    except DemoDataExists:
+        raise
+    except ServiceError as exc:
+        _fail(exc.message)
+    db.session.commit()
+    _print_accounts(accounts, password, generated)
+    return accounts
+
+
+@demo_group.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing (successfully) when data exists.")
+def demo_load(if_empty: bool):
+    """Load demo bureaus, users and enterprises into an empty database."""
+    from crm.demo import DemoDataExists, has_data
+
+    with _cli_locale():
+        if if_empty and has_data():
+            click.echo("The database already has data: demo data not loaded.")
+            return
+        try:
+            _load_demo_data()
+        except DemoDataExists as exc:
+            _fail(exc.message)
+
+
+# -- crm serve ---------------------------------------------------------------------
+def server_commands(host: str, port: int, *, with_worker: bool) -> list[tuple[str, list[str]]]:
+    """(name, argv) of the web server and, unless left out, the Celery worker and beat."""
+    py = sys.executable
+    if importlib.util.find_spec("gunicorn") is not None:
+        web = [py, "-m", "gunicorn", "-w", "2", "-b", f"{host}:{port}", "wsgi:app"]
+    else:
+        web = [py, "-m", "flask", "--app", "wsgi", "run", "--host", host, "--port", str(port)]
+    commands = [("web", web)]
+    if with_worker:
+        celery = [py, "-m", "celery", "-A", "wsgi.celery_app"]
+        commands.append(("worker", [*celery, "worker", "-l", "info", "--concurrency", "1"]))
+        commands.append(("beat", [*celery, "beat", "-l", "info"]))
+    return commands
+
+
+def compile_translations() -> None:
+    """Compile the message catalogs when there are any (a fresh checkout has none)."""
+    translations = PACKAGE_DIR / "translations"
+    if not translations.is_dir() or importlib.util.find_spec("babel") is None:
+        return
+    result = subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "compile", "-d", str(translations), "-f"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        click.echo("warning: could not compile translations:\n" + result.stderr, err=True)
+
+
+def prepare_for_serving() -> None:
+    """Schema up to date, demo data in an empty database, catalogs compiled."""
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select
+
+    from crm.demo import DemoDataExists
+    from crm.extensions import db
+    from crm.models import User
+
+    upgrade()
+    with _cli_locale():
+        if not db.session.execute(select(func.count()).select_from(User)).scalar_one():
+            try:
+                _load_demo_data()
+            except DemoDataExists as exc:
+                db.session.rollback()
+                click.echo(f"warning: {exc.message}", err=True)
+        else:
+            _print_existing_demo_accounts()
+    compile_translations()
+    db.session.remove()
+    db.engine.dispose()  # the children open their own connections
+
+
+def _print_existing_demo_accounts() -> None:
+    from sqlalchemy import select
+
+    from crm.demo import DEMO_DOMAIN
+    from crm.extensions import db
+    from crm.models import User
+
+    users = db.session.execute(
+        select(User).where(User.email.like(f"%@{DEMO_DOMAIN}"), User.active.is_(True))
+    ).scalars()
+    accounts = [(u.email, u.role, [unit.name for unit in u.units]) for u in users]
+    if accounts:
+        _print_accounts(accounts, None, False)
+        click.echo(
+            "Password: the one printed when the demo data was loaded (or CRM_DEMO_PASSWORD)."
+        )
+
+
+def supervise(commands: list[tuple[str, list[str]]], *, stop_timeout: float = STOP_TIMEOUT) -> int:
+    """Run the processes until one exits or we are told to stop; then stop them all.
+
+    Children get their own session, so Ctrl-C reaches only this process, which
+    forwards SIGTERM once and kills whatever is still running after the timeout.
+    """
+    stopping = False
+
+    def _on_signal(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    procs: list[tuple[str, subprocess.Popen]] = []
+    exit_code = 0
+    try:
+        for name, argv in commands:
+            procs.append((name, subprocess.Popen(argv, cwd=ROOT, start_new_session=True)))
+        while not stopping:
+            for name, proc in procs:
+                code = proc.poll()
+                if code is not None:
+                    click.echo(f"{name} exited with status {code}; stopping the others.", err=True)
+                    exit_code = code or 1
+                    stopping = True
+                    break
+            else:
+                time.sleep(0.5)
+    finally:
+        _stop_all(procs, stop_timeout)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return exit_code
+
+
+def _stop_all(procs: list[tuple[str, subprocess.Popen]], timeout: float) -> None:
+    for _name, proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for name, proc in procs:
+        try:
+            proc.wait(max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            click.echo(f"{name} did not stop in {timeout:.0f}s; killing it.", err=True)
+            # The whole process group: gunicorn and celery leave children otherwise.
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@crm_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-worker", is_flag=True, help="Run only the web server (no Celery worker/beat).")
+def serve(host: str, port: int, no_worker: bool):
+    """Migrate, load demo data when empty, and run web server, worker and beat."""
+    prepare_for_serving()
+    commands = server_commands(host, port, with_worker=not no_worker)
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(f"Serving on http://{shown_host}:{port}/  (Ctrl-C stops everything)")
+    for name, argv in commands:
+        click.echo(f"  {name}: {' '.join(argv)}")
+    sys.exit(supervise(commands))
 
 
 def main() -> None:

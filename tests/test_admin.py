@@ -138,7 +138,12 @@ def test_create_user_lowercases_email_and_can_log_in(as_admin, client, db, make_
 def test_create_user_with_generated_password_shows_it_once(as_admin, client, db):
     response = as_admin.post(
         "/admin/users/new",
-        data={"email": "leader@example.test", "name": "王领导", "role": "leader", "locale": "zh_CN"},
+        data={
+            "email": "leader@example.test",
+            "name": "王领导",
+            "role": "leader",
+            "locale": "zh_CN",
+        },
     )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -209,7 +214,11 @@ def test_edit_user_changes_role_units_and_active(as_admin, db, make_user, make_u
     assert response.status_code == 302
     db.session.expire_all()
     user = db.session.get(User, user.id)
-    assert (user.name, user.role, [u.name for u in user.units]) == ("改名", Role.MANAGER, ["长宁县"])
+    assert (user.name, user.role, [u.name for u in user.units]) == (
+        "改名",
+        Role.MANAGER,
+        ["长宁县"],
+    )
     assert user.active is False  # the unchecked box deactivates
 
 
@@ -419,13 +428,16 @@ def test_unit_deactivate_needs_children_deactivated_first(as_admin, db, make_uni
 @pytest.mark.parametrize("kind,model", [("industries", Industry), ("chambers", Chamber)])
 def test_reference_list_add_edit_deactivate(as_admin, db, kind, model):
     response = as_admin.post(
-        f"/admin/reference/{kind}/new", data={"name": "浙商", "name_en": "Zhejiang", "is_active": "y"}
+        f"/admin/reference/{kind}/new",
+        data={"name": "浙商", "name_en": "Zhejiang", "is_active": "y"},
     )
     assert response.status_code == 302
     item = db.session.execute(select(model)).scalar_one()
     assert (item.name, item.is_active) == ("浙商", True)
 
-    response = as_admin.post(f"/admin/reference/{kind}/new", data={"name": "浙商", "is_active": "y"})
+    response = as_admin.post(
+        f"/admin/reference/{kind}/new", data={"name": "浙商", "is_active": "y"}
+    )
     assert "already on the list" in response.get_data(as_text=True)
 
     as_admin.post(
@@ -508,9 +520,9 @@ def test_child_of_deleted_enterprise_waits_for_the_enterprise(as_admin, db, dele
     enterprise, contact, note, _ = deleted_records
     enterprise.deleted_at = utcnow()
     db.session.commit()
-    html = as_admin.post(
-        f"/admin/trash/note/{note.id}/restore", follow_redirects=True
-    ).get_data(as_text=True)
+    html = as_admin.post(f"/admin/trash/note/{note.id}/restore", follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "restore the enterprise first" in html
     db.session.expire_all()
     assert db.session.get(Note, note.id).deleted_at is not None

@@ -50,7 +50,7 @@ def found(query: str) -> set[str]:
 def plan(request, monkeypatch):
     """Run each search both ways: through the posting list, and by probing rows in order."""
     if request.param == "dense":
-        monkeypatch.setattr(search, "DENSE_POSTINGS", 1)
+        monkeypatch.setattr(search, "FEW_CANDIDATES", 1)
     return request.param
 
 

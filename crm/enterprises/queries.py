@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from crm.access import Access, Action
 from crm.enterprises import search
@@ -42,6 +42,12 @@ TAG_CONDITIONS = {
     "is_settled": lambda: Enterprise.is_settled.is_(True),
     "is_reinvesting": lambda: Enterprise.is_reinvesting.is_(True),
 }
+
+
+# The people shown next to contacts, follow-ups and entries need their names
+# only; without this, every batch of users loads their units (User.units is
+# eager) in one more query.
+_JUST_THE_PERSON = lazyload(User.units)
 
 
 # -- reference lists for forms and filters ------------------------------------------
@@ -93,9 +99,8 @@ class Filters:
     industry_id: int | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
+        """Every filter but the search text (which needs a plan, see list_enterprises)."""
         found: list[ColumnElement[bool]] = []
-        if self.q:
-            found.append(search.search_condition(self.q))
         if self.tag in TAG_CONDITIONS:
             found.append(TAG_CONDITIONS[self.tag]())
         if self.unit_id:
@@ -138,11 +143,20 @@ class ResultPage:
 def list_enterprises(access: Access, filters: Filters, *, page: int, per_page: int) -> ResultPage:
     """One page of the register, most recently active first.
 
-    Statements: the search plan probe (only for Chinese text), the rows (with
-    industry, chamber and responsible joined), their units (one IN query) and
-    a count that stops at COUNT_CAP.
+    Statements: the search plan probe (Chinese text only), the rows (with
+    industry, chamber and responsible joined) and their units (one IN query),
+    plus either the sort keys of every candidate (when the gram index left few)
+    or a count that stops at COUNT_CAP.
     """
-    conditions = [Enterprise.deleted_at.is_(None), access.enterprise_scope(), *filters.conditions()]
+    plan = search.plan(filters.q)
+    conditions = [
+        Enterprise.deleted_at.is_(None),
+        access.enterprise_scope(),
+        plan.condition,
+        *filters.conditions(),
+    ]
+    if plan.few:
+        return _page_of_few(conditions, page=page, per_page=per_page)
     stmt = (
         select(Enterprise)
         .where(*conditions)
@@ -150,7 +164,7 @@ def list_enterprises(access: Access, filters: Filters, *, page: int, per_page: i
         .limit(per_page + 1)
         .offset((page - 1) * per_page)
     )
-    rows = list(db.session.execute(stmt).unique().scalars())
+    rows = list(db.session.execute(stmt).scalars())
     has_next = len(rows) > per_page
     items = rows[:per_page]
     if page == 1 and not has_next:
@@ -159,6 +173,39 @@ def list_enterprises(access: Access, filters: Filters, *, page: int, per_page: i
         capped = select(Enterprise.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
         total = db.session.execute(select(func.count()).select_from(capped)).scalar_one()
     return ResultPage(items=items, page=page, per_page=per_page, total=total, has_next=has_next)
+
+
+def _page_of_few(conditions, *, page: int, per_page: int) -> ResultPage:
+    """Sort keys of every match (a bounded few), then the rows of one page.
+
+    Sorting a few thousand (id, time) pairs here is cheaper than letting the
+    database sort whole rows, and the count comes free and exact.
+    """
+    keys = db.session.execute(
+        select(Enterprise.id, Enterprise.last_activity_at).where(*conditions)
+    ).all()
+    keys.sort(key=lambda row: (row[1] or _EPOCH, row[0]), reverse=True)
+    start = (page - 1) * per_page
+    page_ids = [row[0] for row in keys[start : start + per_page]]
+    items: list[Enterprise] = []
+    if page_ids:
+        found = {
+            e.id: e
+            for e in db.session.execute(
+                select(Enterprise).where(Enterprise.id.in_(page_ids))
+            ).scalars()
+        }
+        items = [found[i] for i in page_ids if i in found]
+    return ResultPage(
+        items=items,
+        page=page,
+        per_page=per_page,
+        total=len(keys),
+        has_next=len(keys) > start + per_page,
+    )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # -- the file (一企一档) -------------------------------------------------------------------
@@ -175,13 +222,13 @@ class FileContents:
 def file_contents(enterprise: Enterprise, *, documents_limit: int = 50) -> FileContents:
     contacts = db.session.execute(
         select(Contact)
-        .options(joinedload(Contact.known_by))
+        .options(joinedload(Contact.known_by).options(_JUST_THE_PERSON))
         .where(Contact.enterprise_id == enterprise.id, Contact.deleted_at.is_(None))
         .order_by(Contact.is_main.desc(), Contact.name)
     ).scalars()
     follow_ups = db.session.execute(
         select(FollowUp)
-        .options(joinedload(FollowUp.owner))
+        .options(joinedload(FollowUp.owner).options(_JUST_THE_PERSON))
         .where(
             FollowUp.enterprise_id == enterprise.id,
             FollowUp.deleted_at.is_(None),
@@ -191,7 +238,7 @@ def file_contents(enterprise: Enterprise, *, documents_limit: int = 50) -> FileC
     ).scalars()
     issues = db.session.execute(
         select(EnterpriseIssue)
-        .options(joinedload(EnterpriseIssue.assignee))
+        .options(joinedload(EnterpriseIssue.assignee).options(_JUST_THE_PERSON))
         .where(
             EnterpriseIssue.enterprise_id == enterprise.id,
             EnterpriseIssue.deleted_at.is_(None),
@@ -242,6 +289,7 @@ def timeline_page(enterprise: Enterprise, *, before: str | None, size: int | Non
     """
     stmt = (
         select(TimelineEvent)
+        .options(joinedload(TimelineEvent.actor).options(_JUST_THE_PERSON))
         .where(TimelineEvent.enterprise_id == enterprise.id)
         .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
     )

@@ -13,9 +13,21 @@ lower-case haystack column, ``search_text``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from pypinyin import Style, lazy_pinyin, pinyin
-from sqlalchemy import ColumnElement, and_, delete, exists, false, func, insert, select, true
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    intersect,
+    select,
+    true,
+)
 
 from crm.extensions import db
 from crm.models import Enterprise, EnterpriseGram
@@ -23,11 +35,11 @@ from crm.models import Enterprise, EnterpriseGram
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 _NOT_LATIN = re.compile(r"[^0-9a-z]+")
 
-# A posting list longer than this counts as "common": the matches are then
-# dense, and the cheapest plan walks enterprises in display order and checks
-# each against the gram index until the page is full. A shorter one drives
-# the query itself (its ids are fetched and sorted).
-DENSE_POSTINGS = 2000
+# A posting list shorter than this drives the query: its ids (intersected with
+# the other short lists) are the candidates, and the page sorts and counts them
+# all. When every list is longer, matches are dense and the cheapest plan walks
+# enterprises in display order, probing the gram index, until the page is full.
+FEW_CANDIDATES = 3000
 # Bigrams looked at to pick the most selective one; the exact LIKE on the
 # name makes the result right whichever pieces narrowed it down.
 MAX_QUERY_GRAMS = 8
@@ -145,23 +157,40 @@ def reindex(enterprise: Enterprise) -> None:
 # -- queries -------------------------------------------------------------------
 
 
-def _posting_sizes(pieces: list[str]) -> dict[str, int]:
-    """How many enterprises hold each piece, counted only up to DENSE_POSTINGS.
+@dataclass(frozen=True)
+class Plan:
+    """How to find a query's matches.
 
-    One statement; each count stops at the cap, so a piece every name holds
-    (公, 有限) costs no more than a rare one.
+    ``few`` means the gram index alone narrowed the candidates to fewer than
+    FEW_CANDIDATES enterprises (``condition`` then holds them in an id list), so
+    the caller may fetch every match's sort key and count them exactly.
+    """
+
+    condition: ColumnElement[bool]
+    few: bool = False
+
+
+def _posting_sizes(pieces: list[str]) -> dict[str, int]:
+    """How many enterprises hold each piece, counted only up to FEW_CANDIDATES.
+
+    One statement of index-only counts; each stops at the cap, so a piece every
+    name holds (公, 有限) costs no more than a rare one.
     """
     columns = []
     for piece in pieces:
         capped = (
             select(EnterpriseGram.enterprise_id)
             .where(EnterpriseGram.gram == piece)
-            .limit(DENSE_POSTINGS)
+            .limit(FEW_CANDIDATES)
             .subquery()
         )
         columns.append(select(func.count()).select_from(capped).scalar_subquery())
     row = db.session.execute(select(*columns)).one()
     return dict(zip(pieces, row, strict=True))
+
+
+def _postings(piece: str):
+    return select(EnterpriseGram.enterprise_id).where(EnterpriseGram.gram == piece)
 
 
 def _has_gram(piece: str) -> ColumnElement[bool]:
@@ -171,30 +200,27 @@ def _has_gram(piece: str) -> ColumnElement[bool]:
     )
 
 
-def _ids_with_gram(piece: str) -> ColumnElement[bool]:
-    return Enterprise.id.in_(
-        select(EnterpriseGram.enterprise_id).where(EnterpriseGram.gram == piece)
-    )
-
-
-def _chinese_condition(query: str) -> ColumnElement[bool]:
+def _chinese_plan(query: str) -> Plan:
     chars = cjk_chars(query)
     pieces = [chars] if len(chars) == 1 else bigrams(query)[:MAX_QUERY_GRAMS]
     sizes = _posting_sizes(pieces)
-    rarest = min(pieces, key=lambda p: sizes[p])
-    if sizes[rarest] == 0:
-        return false()  # nothing can match: answer without scanning
-    conditions: list[ColumnElement[bool]] = []
-    if sizes[rarest] < DENSE_POSTINGS:
-        # Few candidates: fetch them through the rarest piece's posting list.
-        conditions.append(_ids_with_gram(rarest))
-    else:
-        # Every piece is common: matches are dense, so walk enterprises in
-        # display order and probe the index; the page fills after a few rows.
-        conditions.extend(_has_gram(p) for p in pieces)
-    if len(chars) > 1 or chars != query:
-        conditions.append(Enterprise.name.contains(query, autoescape=True))
-    return and_(*conditions)
+    if min(sizes.values()) == 0:
+        return Plan(false(), few=True)  # a piece no name holds: nothing can match
+    exact = (
+        [Enterprise.name.contains(query, autoescape=True)]
+        if len(chars) > 1 or chars != query
+        else []
+    )
+    short = sorted((p for p in pieces if sizes[p] < FEW_CANDIDATES), key=sizes.__getitem__)
+    if short:
+        # Intersect the short posting lists inside the gram index (index-only
+        # scans); only the surviving ids touch the enterprise table.
+        legs = [_postings(p) for p in short]
+        candidates = legs[0] if len(legs) == 1 else intersect(*legs)
+        return Plan(and_(Enterprise.id.in_(candidates), *exact), few=True)
+    # Every piece is common, so matches are dense: walk enterprises in display
+    # order and probe the index; a page fills after a few rows.
+    return Plan(and_(*(_has_gram(p) for p in pieces), *exact))
 
 
 def _latin_condition(query: str) -> ColumnElement[bool]:
@@ -211,19 +237,24 @@ def normalise_query(query: str | None) -> str:
     return " ".join((query or "").split())[:100]
 
 
+def plan(query: str | None) -> Plan:
+    """The plan for the search box text (one small, bounded query for Chinese text)."""
+    query = normalise_query(query)
+    if not query:
+        return Plan(true())
+    if has_cjk(query):
+        # Chinese names carry no spaces; "蒙 牛" means 蒙牛.
+        return _chinese_plan("".join(query.split()))
+    return Plan(_latin_condition(query))
+
+
 def search_condition(query: str | None) -> ColumnElement[bool]:
     """SQL condition for enterprises matching the search box text.
 
-    May run one small, bounded query (posting-list sizes) to pick the plan
+    May run one small, bounded query (posting-list sizes) to pick the form
     that suits how common the searched characters are.
     """
-    query = normalise_query(query)
-    if not query:
-        return true()
-    if has_cjk(query):
-        # Chinese names carry no spaces; "蒙 牛" means 蒙牛.
-        return _chinese_condition("".join(query.split()))
-    return _latin_condition(query)
+    return plan(query).condition
 
 
 __all__ = [
@@ -234,6 +265,7 @@ __all__ = [
     "name_initials",
     "name_pinyin",
     "normalise_query",
+    "plan",
     "refresh_columns",
     "reindex",
     "search_condition",

@@ -1,0 +1,260 @@
+"""Every route × every role × own/other unit answers as the organisation says.
+
+The list of routes comes from the app's URL map: a route added without a rule
+here fails ``test_every_route_has_a_rule``. For each rule, one request per kind
+of user runs against a fresh little world:
+
+- unit A holds an enterprise with a contact, visit, follow-up, issue, note and
+  document; "own" users belong to A, "other" users to unit B;
+- admin and leader see everything (the leader read-only).
+
+Expected answers: anonymous -> 302 to sign-in; outside the user's units -> 404
+(existence not revealed); inside but not allowed for the role -> 403; allowed ->
+anything but 403/404/5xx (a POST with empty data may well answer 400/409/422).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from flask_login.utils import _create_identifier
+from sqlalchemy import select
+
+from crm.admin.units import create_unit
+from crm.auth.services import hash_password
+from crm.models import (
+    Contact,
+    DocumentKind,
+    Enterprise,
+    EnterpriseIssue,
+    FollowUp,
+    Industry,
+    IssueCategory,
+    Note,
+    Role,
+    UnitKind,
+    User,
+    Visit,
+    VisitKind,
+)
+
+# What each role may do, by kind of rule.
+PUBLIC = "public"  # no sign-in needed
+SIGNED_IN = "signed_in"  # any signed-in user; the page itself is scoped
+CREATE = "create"  # create records: admin, manager, staff (leader reads only)
+READ = "read"  # a record of unit A
+EDIT = "edit"  # change a record of unit A
+MANAGE = "manage"  # delete an enterprise: admin and managers of its units
+ADMIN = "admin"  # the admin area
+
+RULES: dict[str, dict[str, str]] = {
+    "auth.login": {"GET": PUBLIC, "POST": PUBLIC},
+    "auth.logout": {"POST": SIGNED_IN},
+    "auth.language": {"POST": PUBLIC},
+    "home.index": {"GET": SIGNED_IN},
+    "enterprises.index": {"GET": SIGNED_IN},
+    "enterprises.new": {"GET": CREATE, "POST": CREATE},
+    "enterprises.file": {"GET": READ},
+    "enterprises.dossier": {"GET": READ},
+    "enterprises.edit": {"GET": EDIT, "POST": EDIT},
+    "enterprises.delete": {"POST": MANAGE},
+    "contacts.new": {"GET": EDIT, "POST": EDIT},
+    "contacts.edit": {"GET": EDIT, "POST": EDIT},
+    "contacts.delete": {"POST": EDIT},
+    "visits.new": {"GET": EDIT, "POST": EDIT},
+    "visits.detail": {"GET": READ},
+    "visits.edit": {"GET": EDIT, "POST": EDIT},
+    "visits.delete": {"POST": EDIT},
+    "visits.follow_ups": {"GET": SIGNED_IN},
+    "visits.follow_up_done": {"POST": EDIT},
+    "issues.index": {"GET": SIGNED_IN},
+    "issues.new": {"GET": EDIT, "POST": EDIT},
+    "issues.detail": {"GET": READ},
+    "issues.edit": {"GET": EDIT, "POST": EDIT},
+    "issues.delete": {"POST": EDIT},
+    "notes.new": {"GET": EDIT, "POST": EDIT},
+    "notes.edit": {"GET": EDIT, "POST": EDIT},
+    "notes.delete": {"POST": EDIT},
+    "documents.upload": {"GET": EDIT, "POST": EDIT},
+    "documents.download": {"GET": READ},
+    "documents.delete": {"POST": EDIT},
+}
+ADMIN_PREFIX = "admin."
+SKIPPED = {"static"}
+
+USERS = ["anonymous", "admin", "leader", "manager_own", "staff_own", "manager_other", "staff_other"]
+
+
+def expected(rule: str, who: str) -> str:
+    """'ok', 'login', 403 or 404."""
+    if rule == PUBLIC:
+        return "ok"
+    if who == "anonymous":
+        return "login"
+    if rule == SIGNED_IN:
+        return "ok"
+    if rule == ADMIN:
+        return "ok" if who == "admin" else 403
+    if rule == CREATE:
+        return 403 if who == "leader" else "ok"
+    if who.endswith("_other"):
+        return 404
+    if rule == READ:
+        return "ok"
+    if who == "leader":
+        return 403
+    if rule == MANAGE and who == "staff_own":
+        return 403
+    return "ok"
+
+
+def rule_for(endpoint: str, method: str) -> str | None:
+    if endpoint.startswith(ADMIN_PREFIX):
+        return ADMIN
+    return RULES.get(endpoint, {}).get(method)
+
+
+def routes(app) -> list[tuple[str, str, str]]:
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in SKIPPED:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found.append((rule.endpoint, method, rule.rule))
+    return sorted(found)
+
+
+def test_every_route_has_a_rule(app):
+    missing = [(e, m, r) for e, m, r in routes(app) if rule_for(e, m) is None]
+    assert missing == [], f"routes without an access rule in {__file__}: {missing}"
+
+
+# -- the world ------------------------------------------------------------------
+
+_HASH = None
+
+
+def _user(db, email: str, role: Role, units) -> User:
+    global _HASH
+    if _HASH is None:
+        _HASH = hash_password("matrix password 1")
+    user = User(email=email, name=email.split("@")[0], password_hash=_HASH, role=role, locale="en")
+    user.units = list(units)
+    db.session.add(user)
+    return user
+
+
+@pytest.fixture
+def world(app, db, credit_code):
+    from crm.documents.services import attach_document
+    from crm.documents.storage import get_storage
+
+    unit_a = create_unit(name="翠屏区", kind=UnitKind.COUNTY)
+    unit_b = create_unit(name="叙州区", kind=UnitKind.COUNTY)
+    users = {
+        "admin": _user(db, "admin@m.test", Role.ADMIN, []),
+        "leader": _user(db, "leader@m.test", Role.LEADER, []),
+        "manager_own": _user(db, "mgr-a@m.test", Role.MANAGER, [unit_a]),
+        "staff_own": _user(db, "staff-a@m.test", Role.STAFF, [unit_a]),
+        "manager_other": _user(db, "mgr-b@m.test", Role.MANAGER, [unit_b]),
+        "staff_other": _user(db, "staff-b@m.test", Role.STAFF, [unit_b]),
+    }
+    db.session.flush()
+    staff = users["staff_own"]
+    enterprise = Enterprise(
+        credit_code=credit_code(), name="宜宾长盈精密技术有限公司", responsible_id=staff.id, units=[unit_a]
+    )
+    db.session.add(enterprise)
+    db.session.flush()
+    contact = Contact(enterprise_id=enterprise.id, name="王经理")
+    visit = Visit(enterprise_id=enterprise.id, kind=VisitKind.DOOR_KNOCKING, visit_date=date.today(), summary="走访")
+    note = Note(enterprise_id=enterprise.id, body="备注")
+    deleted_note = Note(enterprise_id=enterprise.id, body="已删除的备注", deleted_at=datetime.now(UTC))
+    issue = EnterpriseIssue(enterprise_id=enterprise.id, category=IssueCategory.LAND, title="用地指标")
+    industry = Industry(name="数字经济")
+    db.session.add_all([contact, visit, note, deleted_note, issue, industry])
+    db.session.flush()
+    follow_up = FollowUp(
+        enterprise_id=enterprise.id, visit_id=visit.id, title="回访", due_date=date.today() + timedelta(days=3),
+        owner_id=staff.id,
+    )
+    db.session.add(follow_up)
+    with app.test_request_context():
+        document = attach_document(
+            enterprise, actor=staff, stream=io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="合同.pdf",
+            kind=DocumentKind.CONTRACT, storage=get_storage(), allowed_extensions=["pdf"], max_bytes=10_000,
+        )
+        db.session.commit()
+    ids = {
+        "enterprise_id": enterprise.id, "contact_id": contact.id, "visit_id": visit.id, "note_id": note.id,
+        "issue_id": issue.id, "follow_up_id": follow_up.id, "document_id": document.id,
+        "user_id": staff.id, "unit_id": unit_a.id, "item_id": industry.id, "kind": "industries",
+        "record_id": deleted_note.id,
+    }
+    return {name: user.id for name, user in users.items()}, ids
+
+
+def _url(rule: str, ids: dict) -> str:
+    url = rule
+    for key, value in ids.items():
+        url = url.replace(f"<int:{key}>", str(value)).replace(f"<{key}>", str(value))
+    assert "<" not in url, f"no value for a parameter of {rule}"
+    return url
+
+
+def _sign_in(client, db, user_id: int) -> None:
+    """Sign in by writing the session (scrypt on every one of hundreds of cases would dominate)."""
+    user = db.session.get(User, user_id)
+    with client.application.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+        session["_id"] = identifier
+
+
+def _cases():
+    import tempfile
+
+    from crm import create_app  # only to read the URL map; no database is touched
+
+    saved = os.environ.get("CRM_INSTANCE_PATH")
+    os.environ["CRM_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="crm-matrix-")
+    try:
+        app = create_app("testing")
+    finally:
+        if saved is None:
+            os.environ.pop("CRM_INSTANCE_PATH")
+        else:
+            os.environ["CRM_INSTANCE_PATH"] = saved
+    for endpoint, method, rule in routes(app):
+        kind = rule_for(endpoint, method)
+        if kind is None:
+            continue
+        for who in USERS:
+            yield pytest.param(endpoint, method, rule, kind, who, id=f"{endpoint}-{method}-{who}")
+
+
+@pytest.mark.parametrize(("endpoint", "method", "rule", "kind", "who"), list(_cases()))
+def test_access(app, db, client, world, endpoint, method, rule, kind, who):
+    user_ids, ids = world
+    if rule == "/admin/trash/<kind>/<int:record_id>/restore":
+        ids = {**ids, "kind": "note"}
+    if who != "anonymous":
+        _sign_in(client, db, user_ids[who])
+    url = _url(rule, ids)
+    response = client.open(url, method=method, data={})
+    want = expected(kind, who)
+    status = response.status_code
+    where = f"{method} {url} as {who}: {status}"
+    if want == "login":
+        assert status == 302 and "/login" in response.headers["Location"], where
+    elif want == "ok":
+        assert status not in (401, 403, 404) and status < 500, where
+        if status == 302 and endpoint != "auth.logout":
+            assert "/login" not in response.headers["Location"], where
+    else:
+        assert status == want, where
