@@ -33,6 +33,20 @@ def _cli_locale():
         yield
 
 
+@contextmanager
+def _database_errors():
+    """A missing or outdated schema is an operator's error: say so, without a traceback."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        yield
+    except (OperationalError, ProgrammingError) as exc:
+        _fail(
+            "The database is not ready (run 'crm db upgrade' first?): "
+            + str(exc.orig).splitlines()[0]
+        )
+
+
 def _fail(message) -> None:
     from crm.extensions import db
 
@@ -103,7 +117,7 @@ def user_create(email, name, role, units, locale, password_stdin):
     from crm.errors import ServiceError
     from crm.extensions import db
 
-    with _cli_locale():
+    with _cli_locale(), _database_errors():
         unit_rows = _resolve_units(units)
         password = _read_password(password_stdin)
         try:
@@ -172,7 +186,7 @@ def demo_load(if_empty: bool):
     """Load demo bureaus, users and enterprises into an empty database."""
     from crm.demo import DemoDataExists, has_data
 
-    with _cli_locale():
+    with _cli_locale(), _database_errors():
         if if_empty and has_data():
             click.echo("The database already has data: demo data not loaded.")
             return

@@ -93,6 +93,8 @@ def _clean_tables(app):
                 )
             )
         else:
+            # org_unit.parent_id is ON DELETE RESTRICT, checked row by row by SQLite.
+            conn.execute(text("UPDATE org_unit SET parent_id = NULL"))
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
 

@@ -46,7 +46,10 @@ def _admins_only():
 # -- helpers ---------------------------------------------------------------------
 def _form_error(form, exc: ServiceError) -> None:
     """Show a service error on its field when the form has it, else as a flash."""
-    field = getattr(form, exc.field, None) if exc.field else None
+    field = None
+    if exc.field:
+        # Services name the relation ("parent"); forms may hold its id ("parent_id").
+        field = getattr(form, exc.field, None) or getattr(form, f"{exc.field}_id", None)
     if field is not None and not isinstance(exc, StaleEditError):
         field.errors = [*field.errors, str(exc.message)]
     else:
