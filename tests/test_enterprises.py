@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from crm.enterprises import services
 from crm.enterprises.credit_code import complete
@@ -21,16 +21,6 @@ def county(make_unit):
 @pytest.fixture
 def other_county(make_unit):
     return make_unit("南溪区")
-
-
-@pytest.fixture
-def make_child_unit(make_unit, db):
-    """A unit below another. Unlinked before the shared clean-up, which deletes
-    org_unit rows in one statement that SQLite's RESTRICT on parent_id refuses."""
-    yield lambda name, parent: make_unit(name, parent=parent)
-    db.session.rollback()
-    with db.engine.begin() as conn:
-        conn.execute(text("UPDATE org_unit SET parent_id = NULL"))
 
 
 @pytest.fixture
@@ -84,7 +74,10 @@ def test_codes_are_normalised(app):
     with app.test_request_context():
         assert services.clean_credit_code(" 9135 0100-m000100y43 ") == "91350100M000100Y43"
         # Full-width characters from a Chinese input method.
-        assert services.clean_credit_code("９１１１００００６０００３７３４１Ｌ") == "91110000600037341L"
+        assert (
+            services.clean_credit_code("９１１１００００６０００３７３４１Ｌ")
+            == "91110000600037341L"
+        )
 
 
 @pytest.mark.parametrize(
@@ -109,9 +102,7 @@ def test_invalid_codes_say_what_is_wrong(app, code, expected):
 
 def test_form_shows_the_credit_code_problem(client, login, staff, county, db):
     login(staff)
-    response = client.post(
-        "/enterprises/new", data=form_data(county, staff, "91350100M000100Y44")
-    )
+    response = client.post("/enterprises/new", data=form_data(county, staff, "91350100M000100Y44"))
     assert response.status_code == 200
     assert "The check character (the last one) does not fit" in response.get_data(as_text=True)
     assert count_enterprises(db) == 0
@@ -261,7 +252,9 @@ def test_at_least_one_unit_is_required(client, login, staff, county, credit_code
     assert count_enterprises(db) == 0
 
 
-def test_staff_may_not_choose_another_units(client, login, staff, county, other_county, credit_code, db):
+def test_staff_may_not_choose_another_units(
+    client, login, staff, county, other_county, credit_code, db
+):
     login(staff)
     response = client.post("/enterprises/new", data=form_data(other_county, staff, credit_code()))
     assert response.status_code == 200
@@ -286,7 +279,11 @@ def test_only_managers_assign_someone_else(make_user, county, credit_code, staff
         )
     assert info.value.field == "responsible"
     enterprise = services.create_enterprise(
-        actor=manager, name="某企业", credit_code=credit_code(), units=[county], responsible=colleague
+        actor=manager,
+        name="某企业",
+        credit_code=credit_code(),
+        units=[county],
+        responsible=colleague,
     )
     assert enterprise.responsible_id == colleague.id
     with pytest.raises(ServiceError):
@@ -297,9 +294,9 @@ def test_only_managers_assign_someone_else(make_user, county, credit_code, staff
 
 
 def test_manager_edits_and_the_file_shows_the_changes(
-    client, login, manager, staff, county, make_child_unit, make_enterprise, db
+    client, login, manager, staff, county, make_unit, make_enterprise, db
 ):
-    park = make_child_unit("临港经开区", county)
+    park = make_unit("临港经开区", parent=county)
     industry = Industry(name="新能源", name_en="New energy")
     db.session.add(industry)
     db.session.commit()
@@ -341,7 +338,7 @@ def test_manager_edits_and_the_file_shows_the_changes(
     assert "Enterprise details changed" in page
     assert "Industry:</span> <del" in page and "新能源</ins>" in page
     assert "Responsible staff:" in page and "李经理</del>" in page and "张三</ins>" in page
-    assert "Settled here:" in page and "No</del> → <ins class=\"text-break\">Yes" in page
+    assert "Settled here:" in page and 'No</del> → <ins class="text-break">Yes' in page
     # The search index follows the new name.
     assert db.session.execute(
         select(EnterpriseGram).where(
@@ -371,9 +368,7 @@ def test_stale_edit_is_refused(client, login, staff, county, make_enterprise, db
     login(staff)
     client.get(f"/enterprises/{enterprise.id}/edit")
     # Someone else saves first.
-    services.update_enterprise(
-        enterprise, actor=None, expected_version=1, region="成都市"
-    )
+    services.update_enterprise(enterprise, actor=None, expected_version=1, region="成都市")
     db.session.commit()
     data = form_data(county, staff, enterprise.credit_code, name="我的修改有限公司", version="1")
     response = client.post(f"/enterprises/{enterprise.id}/edit", data=data)
@@ -423,7 +418,9 @@ def test_manager_deletes_and_admin_restores(client, login, manager, county, make
 # -- access ---------------------------------------------------------------------------------------
 
 
-def test_staff_of_another_unit_gets_404(client, login, make_user, other_county, county, make_enterprise, credit_code):
+def test_staff_of_another_unit_gets_404(
+    client, login, make_user, other_county, county, make_enterprise, credit_code
+):
     enterprise = make_enterprise(units=[county])
     outsider = make_user(Role.STAFF, [other_county])
     login(outsider)
@@ -434,7 +431,9 @@ def test_staff_of_another_unit_gets_404(client, login, make_user, other_county, 
     assert client.post(f"/enterprises/{enterprise.id}/edit", data=data).status_code == 404
 
 
-def test_leader_reads_but_may_not_change(client, login, make_user, county, make_enterprise, credit_code, db):
+def test_leader_reads_but_may_not_change(
+    client, login, make_user, county, make_enterprise, credit_code, db
+):
     enterprise = make_enterprise(units=[county])
     leader = make_user(Role.LEADER)
     login(leader)

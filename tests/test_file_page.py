@@ -79,7 +79,9 @@ def counting_queries(db):
 
 def test_a_thousand_entries_in_few_queries_newest_first(client, db, firm, staff, app):
     add_events(db, firm, staff, 1000)
-    db.session.add(Contact(enterprise_id=firm.id, name="王经理", is_main=True, known_by_id=staff.id))
+    db.session.add(
+        Contact(enterprise_id=firm.id, name="王经理", is_main=True, known_by_id=staff.id)
+    )
     db.session.add(Contact(enterprise_id=firm.id, name="李助理"))
     db.session.commit()
     url = f"/enterprises/{firm.id}"  # before counting: reading firm.id reloads it here
@@ -107,7 +109,9 @@ def test_older_entries_follow_on_without_gaps(client, db, firm, staff, app, monk
     for _ in range(5):
         html = client.get(url).get_data(as_text=True)
         seen += event_titles(html)
-        match = re.search(r'href="([^"]*before=[^"]*)"[^>]*>Older entries', html.replace("&amp;", "&"))
+        match = re.search(
+            r'href="([^"]*before=[^"]*)"[^>]*>Older entries', html.replace("&amp;", "&")
+        )
         if not match:
             break
         url = match.group(1)
@@ -126,14 +130,37 @@ def test_the_file_shows_contacts_follow_ups_issues_documents_and_actions(client,
     today = date.today()
     db.session.add_all(
         [
-            Contact(enterprise_id=firm.id, name="王经理", title="总经理", is_main=True, phone="13800000000"),
+            Contact(
+                enterprise_id=firm.id,
+                name="王经理",
+                title="总经理",
+                is_main=True,
+                phone="13800000000",
+            ),
             Contact(enterprise_id=firm.id, name="李助理"),
             Contact(enterprise_id=firm.id, name="已删除的人", deleted_at=START),
-            FollowUp(enterprise_id=firm.id, title="送政策材料", due_date=today - timedelta(days=3), owner_id=staff.id),
-            FollowUp(enterprise_id=firm.id, title="回访用电问题", due_date=today + timedelta(days=5)),
+            FollowUp(
+                enterprise_id=firm.id,
+                title="送政策材料",
+                due_date=today - timedelta(days=3),
+                owner_id=staff.id,
+            ),
+            FollowUp(
+                enterprise_id=firm.id, title="回访用电问题", due_date=today + timedelta(days=5)
+            ),
             FollowUp(enterprise_id=firm.id, title="已完成的事", due_date=today, status="done"),
-            EnterpriseIssue(enterprise_id=firm.id, category=IssueCategory.POWER, title="变电站增容", status=IssueStatus.IN_PROGRESS),
-            EnterpriseIssue(enterprise_id=firm.id, category=IssueCategory.LAND, title="已关闭的诉求", status=IssueStatus.CLOSED),
+            EnterpriseIssue(
+                enterprise_id=firm.id,
+                category=IssueCategory.POWER,
+                title="变电站增容",
+                status=IssueStatus.IN_PROGRESS,
+            ),
+            EnterpriseIssue(
+                enterprise_id=firm.id,
+                category=IssueCategory.LAND,
+                title="已关闭的诉求",
+                status=IssueStatus.CLOSED,
+            ),
             Document(
                 enterprise_id=firm.id,
                 kind=DocumentKind.CONTRACT,
@@ -159,7 +186,14 @@ def test_the_file_shows_contacts_follow_ups_issues_documents_and_actions(client,
     assert "已完成的事" not in html
     assert "变电站增容" in html and "已关闭的诉求" not in html
     assert "投资协议" in html and "/documents/" in html and "/download" in html
-    for path in ("visits/new", "issues/new", "notes/new", "documents/new", "dossier", "contacts/new"):
+    for path in (
+        "visits/new",
+        "issues/new",
+        "notes/new",
+        "documents/new",
+        "dossier",
+        "contacts/new",
+    ):
         assert f"/enterprises/{firm.id}/{path}" in html
 
 

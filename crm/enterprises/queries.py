@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, union
 from sqlalchemy.orm import joinedload, lazyload
 
 from crm.access import Access, Action
@@ -30,8 +30,9 @@ from crm.models import (
 )
 
 # Counting every match of a common character (公: all 100,000 names) would cost
-# more than the page itself; above this the page says "more than 1,000".
-COUNT_CAP = 1000
+# more than the page itself; above this the page says "more than 500" (ten
+# pages: enough to tell the user to narrow the search).
+COUNT_CAP = 500
 
 TAG_CONDITIONS = {
     "fortune_global_500": lambda: Enterprise.fortune_global_500_year.is_not(None),
@@ -130,6 +131,7 @@ class ResultPage:
     per_page: int
     total: int  # capped at COUNT_CAP + 1
     has_next: bool
+    at_least: bool = False  # total is only a lower bound ("more than")
 
     @property
     def total_is_capped(self) -> bool:
@@ -149,14 +151,14 @@ def list_enterprises(access: Access, filters: Filters, *, page: int, per_page: i
     or a count that stops at COUNT_CAP.
     """
     plan = search.plan(filters.q)
-    conditions = [
-        Enterprise.deleted_at.is_(None),
-        access.enterprise_scope(),
-        plan.condition,
-        *filters.conditions(),
-    ]
-    if plan.few or (filters.q and _scope_is_small(access)):
-        return _page_of_few(conditions, page=page, per_page=per_page)
+    base = [Enterprise.deleted_at.is_(None), access.enterprise_scope(), *filters.conditions()]
+    if plan.few:
+        return _page_of_few([*base, plan.condition], page=page, per_page=per_page)
+    scope_ids = _scope_ids(access) if filters.q else None
+    if scope_ids is not None:
+        conditions = [*base, search.id_in(scope_ids), *plan.residual]
+    else:
+        conditions = [*base, plan.condition]
     stmt = (
         select(Enterprise)
         .where(*conditions)
@@ -167,10 +169,23 @@ def list_enterprises(access: Access, filters: Filters, *, page: int, per_page: i
     rows = list(db.session.execute(stmt).scalars())
     has_next = len(rows) > per_page
     items = rows[:per_page]
-    if page == 1 and not has_next:
-        total = len(items)
+    if not has_next:
+        total = (page - 1) * per_page + len(items)
+    elif filters.q:
+        # Walking the register means the matches are dense: counting them
+        # would cost more than finding the page, so say "more than" instead.
+        return ResultPage(
+            items=items,
+            page=page,
+            per_page=per_page,
+            total=page * per_page,
+            has_next=True,
+            at_least=True,
+        )
     else:
-        capped = select(Enterprise.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
+        # Counted along the page's own index walk, which stops at the cap; left
+        # to itself PostgreSQL would hash-join every candidate first.
+        capped = stmt.with_only_columns(Enterprise.id).offset(None).limit(COUNT_CAP + 1).subquery()
         total = db.session.execute(select(func.count()).select_from(capped)).scalar_one()
     return ResultPage(items=items, page=page, per_page=per_page, total=total, has_next=has_next)
 
@@ -213,29 +228,22 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SMALL_SCOPE = 10000
 
 
-def _scope_is_small(access: Access) -> bool:
-    """Whether the user's enterprises number fewer than SMALL_SCOPE (index-only counts)."""
+def _scope_ids(access: Access) -> list[int] | None:
+    """The ids of a non-global user's enterprises when fewer than SMALL_SCOPE, else None.
+
+    Mirrors ``Access.enterprise_scope`` as a UNION of two index lookups, which
+    both databases plan as such (the OR of the original makes PostgreSQL scan
+    the table). It only picks the rows to look at: the results are still
+    filtered by ``access.enterprise_scope()`` itself.
+    """
     if access.sees_everything or access.user is None:
-        return False
-    in_units = (
-        select(enterprise_unit.c.enterprise_id)
-        .where(enterprise_unit.c.unit_id.in_(access.unit_ids))
-        .limit(SMALL_SCOPE)
-        .subquery()
+        return None
+    in_units = select(enterprise_unit.c.enterprise_id).where(
+        enterprise_unit.c.unit_id.in_(access.unit_ids or {0})
     )
-    responsible = (
-        select(Enterprise.id)
-        .where(Enterprise.responsible_id == access.user.id)
-        .limit(SMALL_SCOPE)
-        .subquery()
-    )
-    counts = db.session.execute(
-        select(
-            select(func.count()).select_from(in_units).scalar_subquery(),
-            select(func.count()).select_from(responsible).scalar_subquery(),
-        )
-    ).one()
-    return sum(counts) < SMALL_SCOPE
+    responsible = select(Enterprise.id).where(Enterprise.responsible_id == access.user.id)
+    ids = list(db.session.execute(union(in_units, responsible).limit(SMALL_SCOPE + 1)).scalars())
+    return ids if len(ids) <= SMALL_SCOPE else None
 
 
 # -- the file (一企一档) -------------------------------------------------------------------

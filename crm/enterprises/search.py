@@ -17,8 +17,12 @@ from dataclasses import dataclass
 
 from pypinyin import Style, lazy_pinyin, pinyin
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
+    Integer,
     and_,
+    any_,
+    bindparam,
     delete,
     exists,
     false,
@@ -35,14 +39,17 @@ from crm.models import Enterprise, EnterpriseGram
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 _NOT_LATIN = re.compile(r"[^0-9a-z]+")
 
-# A posting list shorter than this drives the query: its ids (intersected with
-# the other short lists) are the candidates, and the page sorts and counts them
-# all. When every list is longer, matches are dense and the cheapest plan walks
-# enterprises in display order, probing the gram index, until the page is full.
+# When the gram index narrows a search to at most this many enterprises, their
+# ids drive the query and the page sorts and counts them all. With more,
+# matches are dense and the cheapest plan walks enterprises in display order,
+# probing the gram index, until the page is full.
 FEW_CANDIDATES = 3000
 # Bigrams looked at to pick the most selective one; the exact LIKE on the
 # name makes the result right whichever pieces narrowed it down.
-MAX_QUERY_GRAMS = 8
+MAX_QUERY_GRAMS = 6
+# Posting lists up to this length are intersected (index-only) to find the
+# candidates; longer ones (有限, 公司) narrow nothing and are left out.
+POSTINGS_CAP = 20000
 
 
 def cjk_chars(text: str | None) -> str:
@@ -168,10 +175,12 @@ class Plan:
 
     condition: ColumnElement[bool]
     few: bool = False
+    # What must hold when the candidates come from elsewhere (a user's scope).
+    residual: tuple[ColumnElement[bool], ...] = ()
 
 
 def _posting_sizes(pieces: list[str]) -> dict[str, int]:
-    """How many enterprises hold each piece, counted only up to FEW_CANDIDATES.
+    """How many enterprises hold each piece, counted only up to POSTINGS_CAP.
 
     One statement of index-only counts; each stops at the cap, so a piece every
     name holds (公, 有限) costs no more than a rare one.
@@ -181,7 +190,7 @@ def _posting_sizes(pieces: list[str]) -> dict[str, int]:
         capped = (
             select(EnterpriseGram.enterprise_id)
             .where(EnterpriseGram.gram == piece)
-            .limit(FEW_CANDIDATES)
+            .limit(POSTINGS_CAP)
             .subquery()
         )
         columns.append(select(func.count()).select_from(capped).scalar_subquery())
@@ -200,6 +209,23 @@ def _has_gram(piece: str) -> ColumnElement[bool]:
     )
 
 
+def id_in(ids: list[int], column=None) -> ColumnElement[bool]:
+    """``Enterprise.id`` among a bounded list of ids, as each database plans best.
+
+    PostgreSQL gets one array parameter (``= ANY``), planned as an index scan
+    on the primary key whatever the list's length; SQLite gets the integers
+    inlined (no limit on bound variables), which it looks up by rowid.
+    """
+    column = Enterprise.id if column is None else column
+    if not ids:
+        return false()
+    if db.engine.dialect.name == "postgresql":
+        return column == any_(bindparam("candidate_ids", ids, type_=ARRAY(Integer), unique=True))
+    return column.in_(
+        bindparam("candidate_ids", ids, expanding=True, literal_execute=True, unique=True)
+    )
+
+
 def _chinese_plan(query: str) -> Plan:
     chars = cjk_chars(query)
     pieces = [chars] if len(chars) == 1 else bigrams(query)[:MAX_QUERY_GRAMS]
@@ -211,16 +237,21 @@ def _chinese_plan(query: str) -> Plan:
         if len(chars) > 1 or chars != query
         else []
     )
-    short = sorted((p for p in pieces if sizes[p] < FEW_CANDIDATES), key=sizes.__getitem__)
+    short = sorted((p for p in pieces if sizes[p] < POSTINGS_CAP), key=sizes.__getitem__)
     if short:
-        # Intersect the short posting lists inside the gram index (index-only
-        # scans); only the surviving ids touch the enterprise table.
+        # Intersect the shorter posting lists inside the gram index (index-only
+        # scans). Few survivors are handed over as a list of ids: both databases
+        # then look them up by primary key instead of guessing a join order.
         legs = [_postings(p) for p in short]
-        candidates = legs[0] if len(legs) == 1 else intersect(*legs)
-        return Plan(and_(Enterprise.id.in_(candidates), *exact), few=True)
-    # Every piece is common, so matches are dense: walk enterprises in display
-    # order and probe the index; a page fills after a few rows.
-    return Plan(and_(*(_has_gram(p) for p in pieces), *exact))
+        stmt = legs[0] if len(legs) == 1 else intersect(*legs)
+        candidates = list(db.session.execute(stmt.limit(FEW_CANDIDATES + 1)).scalars())
+        if len(candidates) <= FEW_CANDIDATES:
+            return Plan(and_(id_in(candidates), *exact), few=True)
+    # Matches are dense: walk enterprises in display order and probe the
+    # index; a page fills after a few rows. Over another short candidate list
+    # (a user's scope), the exact text test alone is cheaper than the probes.
+    contains = Enterprise.name.contains(query, autoescape=True)
+    return Plan(and_(*(_has_gram(p) for p in pieces), *exact), residual=(contains,))
 
 
 def _latin_condition(query: str) -> ColumnElement[bool]:
@@ -245,7 +276,8 @@ def plan(query: str | None) -> Plan:
     if has_cjk(query):
         # Chinese names carry no spaces; "蒙 牛" means 蒙牛.
         return _chinese_plan("".join(query.split()))
-    return Plan(_latin_condition(query))
+    latin = _latin_condition(query)
+    return Plan(latin, residual=(latin,))
 
 
 def search_condition(query: str | None) -> ColumnElement[bool]:
@@ -262,6 +294,7 @@ __all__ = [
     "grams",
     "has_cjk",
     "haystack",
+    "id_in",
     "name_initials",
     "name_pinyin",
     "normalise_query",

@@ -66,6 +66,10 @@ class Enterprise(TimestampMixin, VersionedMixin, SoftDeleteMixin, db.Model):
 
     __table_args__ = (
         Index("ix_enterprise_live_activity", "deleted_at", "last_activity_at"),
+        # The register lists by (last_activity_at, id) descending. PostgreSQL
+        # does not treat "deleted_at IS NULL" as fixing the first column of the
+        # index above, so without this it sorts the whole table for every page.
+        Index("ix_enterprise_activity", "last_activity_at", "id"),
         Index("ix_enterprise_name", "name"),
     )
 
