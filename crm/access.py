@@ -19,10 +19,11 @@ from functools import cached_property
 
 from flask import abort, g
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, event, false, or_, select, true
+from sqlalchemy.orm import Session, attributes
 
 from crm.extensions import db
-from crm.models import Enterprise, OrgUnit, Role, User, enterprise_unit
+from crm.models import Enterprise, OrgUnit, Role, User
 
 
 class Action(StrEnum):
@@ -81,12 +82,13 @@ class Access:
             return false()
         if self.sees_everything:
             return true()
-        in_units = Enterprise.id.in_(
-            select(enterprise_unit.c.enterprise_id).where(
-                enterprise_unit.c.unit_id.in_(self.unit_ids)
-            )
-        )
-        return or_(Enterprise.responsible_id == self.user.id, in_units)
+        # A unit's path is a prefix of every path below it, so containment in
+        # the enterprise's unit_paths means "attached to this unit or below".
+        in_units = [
+            Enterprise.unit_paths.contains("|" + unit.path, autoescape=True)
+            for unit in self.user.units
+        ]
+        return or_(Enterprise.responsible_id == self.user.id, *in_units)
 
     def enterprises(self, *, include_deleted: bool = False) -> Select:
         stmt = select(Enterprise).where(self.enterprise_scope())
@@ -141,6 +143,24 @@ class Access:
     def require_admin(self) -> None:
         if not self.is_admin:
             abort(403)
+
+
+def unit_paths_key(units) -> str:
+    """The value of ``Enterprise.unit_paths`` for these units."""
+    paths = sorted({unit.path for unit in units if unit.path})
+    return "|" + "|".join(paths) + "|" if paths else ""
+
+
+def _keep_unit_paths(session: Session, _context, _instances) -> None:
+    """Before every flush: enterprises whose units changed get their unit_paths again."""
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Enterprise):
+            history = attributes.get_history(obj, "units")
+            if obj in session.new or history.has_changes():
+                obj.unit_paths = unit_paths_key(obj.units)
+
+
+event.listen(Session, "before_flush", _keep_unit_paths)
 
 
 def current_access() -> Access:

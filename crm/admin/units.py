@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from crm.errors import ServiceError, StaleEditError
 from crm.extensions import db
-from crm.models import OrgUnit, UnitKind
+from crm.models import Enterprise, OrgUnit, UnitKind
 
 STALE_MESSAGE = _l(
     "This record was changed by someone else since you opened it. Your changes were not "
@@ -70,6 +70,14 @@ def move_unit(unit: OrgUnit, new_parent: OrgUnit | None) -> None:
         child.path = new_path + child.path[len(old_path) :]
     unit.path = new_path
     db.session.flush()
+    # Enterprises keep their units' paths for access checks (see crm.access);
+    # every path at or below the moved unit starts with "|" + old_path there.
+    db.session.execute(
+        update(Enterprise)
+        .where(Enterprise.unit_paths.contains("|" + old_path, autoescape=True))
+        .values(unit_paths=func.replace(Enterprise.unit_paths, "|" + old_path, "|" + new_path))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def update_unit(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, union
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from crm.access import Access, Action
@@ -154,11 +154,7 @@ def list_enterprises(access: Access, filters: Filters, *, page: int, per_page: i
     base = [Enterprise.deleted_at.is_(None), access.enterprise_scope(), *filters.conditions()]
     if plan.few:
         return _page_of_few([*base, plan.condition], page=page, per_page=per_page)
-    scope_ids = _scope_ids(access) if filters.q else None
-    if scope_ids is not None:
-        conditions = [*base, search.id_in(scope_ids), *plan.residual]
-    else:
-        conditions = [*base, plan.condition]
+    conditions = [*base, plan.condition]
     stmt = (
         select(Enterprise)
         .where(*conditions)
@@ -221,29 +217,6 @@ def _page_of_few(conditions, *, page: int, per_page: int) -> ResultPage:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# A search by someone who sees a few thousand enterprises is answered from
-# their scope: walking the whole register in display order would meet a
-# match only every few hundred rows.
-SMALL_SCOPE = 10000
-
-
-def _scope_ids(access: Access) -> list[int] | None:
-    """The ids of a non-global user's enterprises when fewer than SMALL_SCOPE, else None.
-
-    Mirrors ``Access.enterprise_scope`` as a UNION of two index lookups, which
-    both databases plan as such (the OR of the original makes PostgreSQL scan
-    the table). It only picks the rows to look at: the results are still
-    filtered by ``access.enterprise_scope()`` itself.
-    """
-    if access.sees_everything or access.user is None:
-        return None
-    in_units = select(enterprise_unit.c.enterprise_id).where(
-        enterprise_unit.c.unit_id.in_(access.unit_ids or {0})
-    )
-    responsible = select(Enterprise.id).where(Enterprise.responsible_id == access.user.id)
-    ids = list(db.session.execute(union(in_units, responsible).limit(SMALL_SCOPE + 1)).scalars())
-    return ids if len(ids) <= SMALL_SCOPE else None
 
 
 # -- the file (一企一档) -------------------------------------------------------------------

@@ -53,6 +53,10 @@ class Enterprise(TimestampMixin, VersionedMixin, SoftDeleteMixin, db.Model):
     name_pinyin: Mapped[str] = mapped_column(String(1000), default="", server_default="")
     name_initials: Mapped[str] = mapped_column(String(200), default="", server_default="")
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The materialised paths of the enterprise's units ("|/1/4/|/1/9/|"), kept in
+    # step by crm.access: "inside one of my units" becomes a cheap test on the
+    # row itself (path containment) instead of a subquery both databases plan badly.
+    unit_paths: Mapped[str] = mapped_column(String(2000), default="", server_default="")
     last_activity_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, server_default=db.func.now()
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 09:11:42.977404
+Create Date: 2026-11-26 10:00:33.836679
 
 """
 from alembic import op
@@ -107,6 +107,7 @@ def upgrade():
     sa.Column('name_pinyin', sa.String(length=1000), server_default='', nullable=False),
     sa.Column('name_initials', sa.String(length=200), server_default='', nullable=False),
     sa.Column('search_text', sa.Text(), server_default='', nullable=False),
+    sa.Column('unit_paths', sa.String(length=2000), server_default='', nullable=False),
     sa.Column('last_activity_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
@@ -122,6 +123,7 @@ def upgrade():
     sa.UniqueConstraint('credit_code', name=op.f('uq_enterprise_credit_code'))
     )
     with op.batch_alter_table('enterprise', schema=None) as batch_op:
+        batch_op.create_index('ix_enterprise_activity', ['last_activity_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprise_chamber_id'), ['chamber_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprise_industry_id'), ['industry_id'], unique=False)
         batch_op.create_index('ix_enterprise_live_activity', ['deleted_at', 'last_activity_at'], unique=False)
@@ -417,6 +419,7 @@ def downgrade():
         batch_op.drop_index('ix_enterprise_live_activity')
         batch_op.drop_index(batch_op.f('ix_enterprise_industry_id'))
         batch_op.drop_index(batch_op.f('ix_enterprise_chamber_id'))
+        batch_op.drop_index('ix_enterprise_activity')
 
     op.drop_table('enterprise')
     op.drop_table('user')
