@@ -210,13 +210,8 @@ def test_most_recently_active_first(client, firms, viewer, db):
     assert html.index(CHANGHONG) < min(html.index(n) for n in (MENGNIU, CHANGYING, WULIANGYE))
 
 
-@pytest.mark.parametrize("small_scope", [True, False])
-def test_staff_search_in_every_plan(
-    client, firms, viewer, plan, small_scope, monkeypatch, make_unit, make_enterprise
-):
-    """Posting lists or register walk, scope list or not: the same answers, scope kept."""
-    if not small_scope:
-        monkeypatch.setattr(queries, "SMALL_SCOPE", 1)
+def test_staff_search_in_every_plan(client, firms, viewer, plan, make_unit, make_enterprise):
+    """Posting lists or register walk: the same answers, scope kept."""
     make_enterprise("宜宾长江船舶有限公司", units=[make_unit("江安县")])  # out of scope
     assert names_on(client, q="长") == {CHANGYING, CHANGHONG}
     assert names_on(client, q="宜宾") == {CHANGYING, WULIANGYE}
