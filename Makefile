@@ -29,4 +29,4 @@ translations-extract:
 	$(VENV_BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o crm/translations/messages.pot .
 
 translations-update: translations-extract
-	$(VENV_BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations
+	$(VENV_BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations -l zh
