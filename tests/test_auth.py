@@ -22,10 +22,16 @@ def test_wrong_password_is_refused_and_recorded(client, make_user, db):
     user = make_user(Role.STAFF, locale="en")
     response = client.post("/login", data={"email": user.email, "password": "wrong password!"})
     assert response.status_code == 200
+    assert "邮箱或密码错误" in response.get_data(as_text=True)  # Chinese by default
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": "wrong password!"},
+        headers={"Accept-Language": "en"},
+    )
     assert "Wrong email or password." in response.get_data(as_text=True)
     assert client.get("/").status_code == 302
     attempts = db.session.query(LoginAttempt).all()
-    assert [(a.email, a.succeeded) for a in attempts] == [(user.email, False)]
+    assert [(a.email, a.succeeded) for a in attempts] == [(user.email, False)] * 2
 
 
 def test_unknown_account_answers_like_a_wrong_password(client):
