@@ -191,3 +191,28 @@ def login(client):
         return client
 
     return _login
+
+
+# -- shared by several feature test modules (added during the duplication clean-up) --
+@pytest.fixture
+def switch(client, login):
+    """Sign the one test client out and in again as ``user``."""
+
+    def _as(user: User):
+        client.post("/logout")
+        return login(user)
+
+    return _as
+
+
+@pytest.fixture
+def client_for(app):
+    """A separate, signed-in test client per user (for two people editing at once)."""
+
+    def _client(user: User):
+        client = app.test_client()
+        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302
+        return client
+
+    return _client

@@ -8,19 +8,8 @@ import pytest
 from sqlalchemy import select, update
 
 from crm.errors import ServiceError
-from crm.models import Contact, Role, TimelineEvent
-from tests.conftest import PASSWORD
-
-
-@pytest.fixture
-def client_for(app):
-    def _client(user):
-        client = app.test_client()
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-        assert response.status_code == 302
-        return client
-
-    return _client
+from crm.models import Contact, Role
+from tests.helpers import events
 
 
 @pytest.fixture
@@ -63,13 +52,6 @@ def contacts(db, enterprise_id):
             select(Contact).where(Contact.enterprise_id == enterprise_id).order_by(Contact.id)
         ).scalars()
     )
-
-
-def events(db, kind, subject_id=None):
-    stmt = select(TimelineEvent).where(TimelineEvent.kind == kind).order_by(TimelineEvent.id)
-    if subject_id is not None:
-        stmt = stmt.where(TimelineEvent.subject_id == subject_id)
-    return list(db.session.execute(stmt).scalars())
 
 
 def add_contact(client, enterprise_id, **overrides):

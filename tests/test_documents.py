@@ -17,11 +17,10 @@ from crm.models import (
     EnterpriseIssue,
     IssueCategory,
     Role,
-    TimelineEvent,
     Visit,
     VisitKind,
 )
-from tests.conftest import PASSWORD
+from tests.helpers import events
 
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
@@ -30,17 +29,6 @@ DOCX = b"PK\x03\x04\x14\x00\x06\x00" + b"[Content_Types].xml" + bytes(32)
 XLS = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64)
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(64)
 HTML = b"<!doctype html><html><script>alert(document.cookie)</script></html>"
-
-
-@pytest.fixture
-def client_for(app):
-    def _client(user):
-        client = app.test_client()
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-        assert response.status_code == 302
-        return client
-
-    return _client
 
 
 @pytest.fixture
@@ -101,14 +89,6 @@ def upload(client, enterprise_id, content, filename, query="", **fields):
 
 def documents(db):
     return list(db.session.execute(select(Document).order_by(Document.id)).scalars())
-
-
-def events(db, kind):
-    return list(
-        db.session.execute(
-            select(TimelineEvent).where(TimelineEvent.kind == kind).order_by(TimelineEvent.id)
-        ).scalars()
-    )
 
 
 def test_upload_form(client_for, world):

@@ -3,61 +3,26 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select
 
-from crm.models import FollowUp, FollowUpStatus, Role, TimelineEvent
-from crm.visits import services
+from crm.models import FollowUp, FollowUpStatus, TimelineEvent
+from tests.helpers import add_follow_up, two_counties
 
 
 @pytest.fixture
 def world(db, make_unit, make_user, make_enterprise):
-    county_a, county_b = make_unit("翠屏区"), make_unit("南溪区")
-    staff = make_user(Role.STAFF, [county_a], name="张敏", locale="en")
-    colleague = make_user(Role.STAFF, [county_a], name="李强", locale="en")
-    manager = make_user(Role.MANAGER, [county_a], name="孙科长", locale="en")
-    other = make_user(Role.STAFF, [county_b], name="王芳", locale="en")
-    leader = make_user(Role.LEADER, name="赵局长", locale="en")
-    ent_a = make_enterprise("宜宾新能源有限公司", units=[county_a], responsible=staff)
-    ent_b = make_enterprise("南溪食品有限公司", units=[county_b], responsible=other)
+    people = two_counties(make_unit, make_user, manager=True)
     return {
-        "staff": staff,
-        "colleague": colleague,
-        "manager": manager,
-        "other": other,
-        "leader": leader,
-        "ent_a": ent_a,
-        "ent_b": ent_b,
+        **people,
+        "ent_a": make_enterprise(
+            "宜宾新能源有限公司", units=[people["county_a"]], responsible=people["staff"]
+        ),
+        "ent_b": make_enterprise(
+            "南溪食品有限公司", units=[people["county_b"]], responsible=people["other"]
+        ),
     }
-
-
-@pytest.fixture
-def switch(client, login):
-    def _as(user):
-        client.post("/logout")
-        return login(user)
-
-    return _as
-
-
-def today():
-    return services.local_today()
-
-
-def add(db, enterprise, owner, title, days, status=FollowUpStatus.OPEN) -> FollowUp:
-    """Insert directly: past due dates cannot be entered through the service."""
-    follow_up = FollowUp(
-        enterprise_id=enterprise.id,
-        title=title,
-        due_date=today() + timedelta(days=days),
-        owner_id=owner.id,
-        status=status,
-    )
-    db.session.add(follow_up)
-    db.session.commit()
-    return follow_up
 
 
 def row_titles(html: str) -> list[str]:
@@ -69,12 +34,12 @@ def row_titles(html: str) -> list[str]:
 
 def test_my_open_follow_ups_grouped_by_due_date(client, login, db, world):
     staff, ent_a = world["staff"], world["ent_a"]
-    late = add(db, ent_a, staff, "逾期事项", -3)
-    due_today = add(db, ent_a, staff, "今天到期", 0)
-    this_week = add(db, ent_a, staff, "本周事项", 4)
-    later = add(db, ent_a, staff, "下月事项", 30)
-    add(db, ent_a, staff, "已完成事项", 1, FollowUpStatus.DONE)
-    add(db, ent_a, world["colleague"], "同事的事项", 1)
+    late = add_follow_up(db, ent_a, staff, "逾期事项", -3)
+    due_today = add_follow_up(db, ent_a, staff, "今天到期", 0)
+    this_week = add_follow_up(db, ent_a, staff, "本周事项", 4)
+    later = add_follow_up(db, ent_a, staff, "下月事项", 30)
+    add_follow_up(db, ent_a, staff, "已完成事项", 1, FollowUpStatus.DONE)
+    add_follow_up(db, ent_a, world["colleague"], "同事的事项", 1)
     login(staff)
     response = client.get("/follow-ups")
     assert response.status_code == 200
@@ -90,10 +55,10 @@ def test_my_open_follow_ups_grouped_by_due_date(client, login, db, world):
 
 def test_out_of_scope_follow_ups_are_never_listed(client, switch, db, world):
     # Owned by staff, but on an enterprise outside staff's units.
-    add(db, world["ent_b"], world["staff"], "外区事项", 2)
-    add(db, world["ent_a"], world["staff"], "本区事项", 2)
-    add(db, world["ent_a"], world["colleague"], "同事事项", 2)
-    add(db, world["ent_b"], world["other"], "南溪事项", 2)
+    add_follow_up(db, world["ent_b"], world["staff"], "外区事项", 2)
+    add_follow_up(db, world["ent_a"], world["staff"], "本区事项", 2)
+    add_follow_up(db, world["ent_a"], world["colleague"], "同事事项", 2)
+    add_follow_up(db, world["ent_b"], world["other"], "南溪事项", 2)
 
     switch(world["staff"])
     assert row_titles(client.get("/follow-ups").get_data(as_text=True)) == ["本区事项"]
@@ -113,9 +78,9 @@ def test_out_of_scope_follow_ups_are_never_listed(client, switch, db, world):
 
 def test_filters_done_and_overdue(client, login, db, world):
     staff, ent_a = world["staff"], world["ent_a"]
-    add(db, ent_a, staff, "逾期事项", -1)
-    add(db, ent_a, staff, "未来事项", 5)
-    add(db, ent_a, staff, "已完成事项", -2, FollowUpStatus.DONE)
+    add_follow_up(db, ent_a, staff, "逾期事项", -1)
+    add_follow_up(db, ent_a, staff, "未来事项", 5)
+    add_follow_up(db, ent_a, staff, "已完成事项", -2, FollowUpStatus.DONE)
     login(staff)
     assert row_titles(client.get("/follow-ups?overdue=y").get_data(as_text=True)) == ["逾期事项"]
     assert row_titles(client.get("/follow-ups?status=done").get_data(as_text=True)) == [
@@ -128,7 +93,7 @@ def test_filters_done_and_overdue(client, login, db, world):
 
 
 def test_owner_marks_done(client, login, db, world):
-    follow_up = add(db, world["ent_a"], world["staff"], "寄送资料", 1)
+    follow_up = add_follow_up(db, world["ent_a"], world["staff"], "寄送资料", 1)
     login(world["staff"])
     response = client.post(
         f"/follow-ups/{follow_up.id}/done", data={"next": "/follow-ups?status=open"}
@@ -155,7 +120,7 @@ def test_owner_marks_done(client, login, db, world):
 
 
 def test_done_redirects_to_the_file_and_ignores_foreign_next(client, login, db, world):
-    follow_up = add(db, world["ent_a"], world["staff"], "寄送资料", 1)
+    follow_up = add_follow_up(db, world["ent_a"], world["staff"], "寄送资料", 1)
     login(world["staff"])
     response = client.post(
         f"/follow-ups/{follow_up.id}/done", data={"next": "https://evil.example/"}
@@ -165,7 +130,7 @@ def test_done_redirects_to_the_file_and_ignores_foreign_next(client, login, db, 
 
 
 def test_who_may_mark_done(client, switch, db, world):
-    follow_up = add(db, world["ent_a"], world["staff"], "寄送资料", 1)
+    follow_up = add_follow_up(db, world["ent_a"], world["staff"], "寄送资料", 1)
 
     switch(world["other"])  # another county: not even visible
     assert client.post(f"/follow-ups/{follow_up.id}/done").status_code == 404
@@ -182,7 +147,7 @@ def test_who_may_mark_done(client, switch, db, world):
 
 
 def test_leader_may_close_own_follow_up(client, login, db, world):
-    follow_up = add(db, world["ent_a"], world["leader"], "带队回访", 3)
+    follow_up = add_follow_up(db, world["ent_a"], world["leader"], "带队回访", 3)
     login(world["leader"])
     assert client.post(f"/follow-ups/{follow_up.id}/done").status_code == 302
     db.session.expire_all()
@@ -192,7 +157,7 @@ def test_leader_may_close_own_follow_up(client, login, db, world):
 def test_deleted_follow_up_or_enterprise_is_gone(client, login, db, world):
     from crm.models.base import utcnow
 
-    follow_up = add(db, world["ent_a"], world["staff"], "已删除", 1)
+    follow_up = add_follow_up(db, world["ent_a"], world["staff"], "已删除", 1)
     follow_up.deleted_at = utcnow()
     db.session.commit()
     login(world["staff"])
@@ -220,10 +185,10 @@ def test_page_queries_do_not_grow_with_rows(client, login, app, db, world, make_
             event.remove(engine, "before_cursor_execute", _count)
         return len(statements)
 
-    add(db, world["ent_a"], staff, "第一项", 1)
+    add_follow_up(db, world["ent_a"], staff, "第一项", 1)
     few = queries_for_page()
     for n in range(8):
         ent = make_enterprise(f"批量企业{n}有限公司", units=[unit], responsible=staff)
-        add(db, ent, world["colleague"] if n % 2 else staff, f"事项{n}", n)
+        add_follow_up(db, ent, world["colleague"] if n % 2 else staff, f"事项{n}", n)
     many = queries_for_page()
     assert many == few

@@ -10,7 +10,6 @@ from sqlalchemy import event
 from crm.models import (
     EnterpriseIssue,
     Flag,
-    FollowUp,
     FollowUpStatus,
     IssueCategory,
     IssueStatus,
@@ -18,42 +17,21 @@ from crm.models import (
     Visit,
     VisitKind,
 )
-from crm.visits.services import local_today
+from tests.helpers import add_follow_up, today, two_counties
 
 
 @pytest.fixture
 def world(db, make_unit, make_user, make_enterprise):
-    county_a, county_b = make_unit("翠屏区"), make_unit("南溪区")
-    staff = make_user(Role.STAFF, [county_a], name="张敏", locale="en")
-    colleague = make_user(Role.STAFF, [county_a], name="李强", locale="en")
-    other = make_user(Role.STAFF, [county_b], name="王芳", locale="en")
-    ent_a = make_enterprise("宜宾新能源有限公司", units=[county_a], responsible=staff)
-    ent_b = make_enterprise("南溪食品有限公司", units=[county_b], responsible=other)
+    people = two_counties(make_unit, make_user, leader=False)
     return {
-        "county_a": county_a,
-        "staff": staff,
-        "colleague": colleague,
-        "other": other,
-        "ent_a": ent_a,
-        "ent_b": ent_b,
+        **people,
+        "ent_a": make_enterprise(
+            "宜宾新能源有限公司", units=[people["county_a"]], responsible=people["staff"]
+        ),
+        "ent_b": make_enterprise(
+            "南溪食品有限公司", units=[people["county_b"]], responsible=people["other"]
+        ),
     }
-
-
-def today():
-    return local_today()
-
-
-def follow_up(db, enterprise, owner, title, days, status=FollowUpStatus.OPEN):
-    row = FollowUp(
-        enterprise_id=enterprise.id,
-        title=title,
-        due_date=today() + timedelta(days=days),
-        owner_id=owner.id,
-        status=status,
-    )
-    db.session.add(row)
-    db.session.commit()
-    return row
 
 
 def issue(db, enterprise, title, assignee, status=IssueStatus.NEW, days=3):
@@ -95,11 +73,11 @@ def test_home_renders_for_each_role(client, login, make_user, world, role):
 
 def test_home_shows_what_needs_attention(client, login, db, world):
     staff, ent_a, ent_b = world["staff"], world["ent_a"], world["ent_b"]
-    late = follow_up(db, ent_a, staff, "逾期：寄送协议", -2)
-    soon = follow_up(db, ent_a, staff, "明天：回访", 1)
-    follow_up(db, ent_a, staff, "已完成的事", 1, FollowUpStatus.DONE)
-    follow_up(db, ent_a, world["colleague"], "同事的事", 1)
-    follow_up(db, ent_b, staff, "外区的事", 1)  # not in staff's scope
+    late = add_follow_up(db, ent_a, staff, "逾期：寄送协议", -2)
+    soon = add_follow_up(db, ent_a, staff, "明天：回访", 1)
+    add_follow_up(db, ent_a, staff, "已完成的事", 1, FollowUpStatus.DONE)
+    add_follow_up(db, ent_a, world["colleague"], "同事的事", 1)
+    add_follow_up(db, ent_b, staff, "外区的事", 1)  # not in staff's scope
     mine = issue(db, ent_a, "施工许可", staff)
     issue(db, ent_a, "已关闭诉求", staff, IssueStatus.CLOSED)
     issue(db, ent_a, "同事的诉求", world["colleague"])
@@ -152,13 +130,13 @@ def test_home_queries_are_bounded(client, login, db, world, make_enterprise):
             event.remove(db.engine, "before_cursor_execute", listener)
         return len(seen)
 
-    follow_up(db, world["ent_a"], staff, "一", 1)
+    add_follow_up(db, world["ent_a"], staff, "一", 1)
     issue(db, world["ent_a"], "一", staff)
     visit(db, world["ent_a"], "一", Flag.RED, 1)
     few = queries()
     for n in range(12):
         ent = make_enterprise(f"批量企业{n}有限公司", units=[world["county_a"]], responsible=staff)
-        follow_up(db, ent, staff, f"事项{n}", n - 3)
+        add_follow_up(db, ent, staff, f"事项{n}", n - 3)
         issue(db, ent, f"诉求{n}", staff)
         visit(db, ent, f"红旗{n}", Flag.RED, n)
     html_queries = queries()

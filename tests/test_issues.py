@@ -6,65 +6,38 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.issues import services as issue_services
 from crm.models import (
     EnterpriseIssue,
     IssueCategory,
     IssueStatus,
-    Role,
-    TimelineEvent,
     VisitKind,
 )
 from crm.models.base import utcnow
 from crm.visits import services as visit_services
+from tests.helpers import count, events, today, two_counties
 
 
 @pytest.fixture
 def world(db, make_unit, make_user, make_enterprise):
-    county_a, county_b = make_unit("翠屏区"), make_unit("南溪区")
-    staff = make_user(Role.STAFF, [county_a], name="张敏", locale="en")
-    colleague = make_user(Role.STAFF, [county_a], name="李强", locale="en")
-    other = make_user(Role.STAFF, [county_b], name="王芳", locale="en")
-    leader = make_user(Role.LEADER, name="赵局长", locale="en")
-    ent_a = make_enterprise("宜宾新能源有限公司", units=[county_a], responsible=staff)
-    ent_a2 = make_enterprise("宜宾纸业有限公司", units=[county_a], responsible=colleague)
-    ent_b = make_enterprise("南溪食品有限公司", units=[county_b], responsible=other)
+    people = two_counties(make_unit, make_user)
+    county_a, county_b = people["county_a"], people["county_b"]
     return {
-        "county_a": county_a,
-        "county_b": county_b,
-        "staff": staff,
-        "colleague": colleague,
-        "other": other,
-        "leader": leader,
-        "ent_a": ent_a,
-        "ent_a2": ent_a2,
-        "ent_b": ent_b,
+        **people,
+        "ent_a": make_enterprise(
+            "宜宾新能源有限公司", units=[county_a], responsible=people["staff"]
+        ),
+        "ent_a2": make_enterprise(
+            "宜宾纸业有限公司", units=[county_a], responsible=people["colleague"]
+        ),
+        "ent_b": make_enterprise("南溪食品有限公司", units=[county_b], responsible=people["other"]),
     }
 
 
-@pytest.fixture
-def switch(client, login):
-    def _as(user):
-        client.post("/logout")
-        return login(user)
-
-    return _as
-
-
-def today():
-    return visit_services.local_today()
-
-
 def issue_count(db) -> int:
-    return db.session.execute(select(func.count()).select_from(EnterpriseIssue)).scalar_one()
-
-
-def events(db, kind):
-    return list(
-        db.session.execute(select(TimelineEvent).where(TimelineEvent.kind == kind)).scalars()
-    )
+    return count(db, EnterpriseIssue)
 
 
 def add_issue(db, enterprise, title, *, days=None, status=IssueStatus.NEW, **fields):

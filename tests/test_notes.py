@@ -7,19 +7,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from crm.models import Note, Role, TimelineEvent
-from tests.conftest import PASSWORD
-
-
-@pytest.fixture
-def client_for(app):
-    def _client(user):
-        client = app.test_client()
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-        assert response.status_code == 302
-        return client
-
-    return _client
+from crm.models import Note, Role
+from tests.helpers import events
 
 
 @pytest.fixture
@@ -38,14 +27,6 @@ def notes(db, enterprise_id):
     return list(
         db.session.execute(
             select(Note).where(Note.enterprise_id == enterprise_id).order_by(Note.id)
-        ).scalars()
-    )
-
-
-def events(db, kind):
-    return list(
-        db.session.execute(
-            select(TimelineEvent).where(TimelineEvent.kind == kind).order_by(TimelineEvent.id)
         ).scalars()
     )
 

@@ -6,40 +6,37 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.models import (
     Contact,
     Flag,
     FollowUp,
-    Role,
     TimelineEvent,
     Visit,
     VisitKind,
 )
 from crm.visits import services
+from tests.helpers import count, events, today, two_counties
 
 
 @pytest.fixture
 def world(db, make_unit, make_user, make_enterprise):
     """Two counties, each with staff and an enterprise; a leader over everything."""
-    county_a, county_b = make_unit("翠屏区"), make_unit("南溪区")
-    staff = make_user(Role.STAFF, [county_a], name="张敏", locale="en")
-    colleague = make_user(Role.STAFF, [county_a], name="李强", locale="en")
-    other = make_user(Role.STAFF, [county_b], name="王芳", locale="en")
-    leader = make_user(Role.LEADER, name="赵局长", locale="en")
-    enterprise = make_enterprise("宜宾新能源有限公司", units=[county_a], responsible=staff)
-    foreign = make_enterprise("南溪食品有限公司", units=[county_b], responsible=other)
+    people = two_counties(make_unit, make_user)
+    enterprise = make_enterprise(
+        "宜宾新能源有限公司", units=[people["county_a"]], responsible=people["staff"]
+    )
+    foreign = make_enterprise(
+        "南溪食品有限公司", units=[people["county_b"]], responsible=people["other"]
+    )
     main = Contact(enterprise_id=enterprise.id, name="陈总", title="总经理", is_main=True)
     deputy = Contact(enterprise_id=enterprise.id, name="刘工", title="副总")
     stranger = Contact(enterprise_id=foreign.id, name="周经理")
     db.session.add_all([main, deputy, stranger])
     db.session.commit()
     return {
-        "staff": staff,
-        "colleague": colleague,
-        "other": other,
-        "leader": leader,
+        **people,
         "enterprise": enterprise,
         "foreign": foreign,
         "main": main,
@@ -48,25 +45,8 @@ def world(db, make_unit, make_user, make_enterprise):
     }
 
 
-@pytest.fixture
-def switch(client, login):
-    def _as(user):
-        client.post("/logout")
-        return login(user)
-
-    return _as
-
-
-def count(db, model) -> int:
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
-
-
 def counts(db) -> tuple[int, int, int]:
     return count(db, Visit), count(db, FollowUp), count(db, TimelineEvent)
-
-
-def today():
-    return services.local_today()
 
 
 def visit_form(**overrides) -> dict:
@@ -80,14 +60,6 @@ def visit_form(**overrides) -> dict:
     }
     data.update(overrides)
     return data
-
-
-def events(db, kind):
-    return list(
-        db.session.execute(
-            select(TimelineEvent).where(TimelineEvent.kind == kind).order_by(TimelineEvent.id)
-        ).scalars()
-    )
 
 
 def log_directly(db, world, **fields) -> Visit:

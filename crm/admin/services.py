@@ -12,11 +12,11 @@ import string
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from crm.admin.units import STALE_MESSAGE
 from crm.auth.services import check_password_strength, normalise_email, set_password
-from crm.errors import DuplicateError, ServiceError, StaleEditError
+from crm.errors import DuplicateError, ServiceError
 from crm.extensions import db
 from crm.models import Chamber, Industry, OrgUnit, Role, User
+from crm.records import check_version
 
 LOCALES = ("zh_CN", "en")
 # Deliberately loose: the address only has to look like one; delivery proves the rest.
@@ -108,8 +108,7 @@ def update_user(
     email: str | None = None,
     phone: str | None = None,
 ) -> User:
-    if expected_version is not None and int(expected_version) != user.version:
-        raise StaleEditError(STALE_MESSAGE)
+    check_version(user, expected_version)
     role = _coerce_role(role)
     name = _check_name(name)
     _check_role_units(role, units)

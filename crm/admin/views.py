@@ -6,7 +6,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import func, select
-from sqlalchemy.orm.exc import StaleDataError
 
 from crm import labels
 from crm import trash as trash_service
@@ -21,16 +20,14 @@ from crm.admin.forms import (
     UserCreateForm,
     UserEditForm,
 )
-from crm.admin.units import (
-    STALE_MESSAGE,
-    create_unit,
-    deactivate_unit,
-    unit_tree,
-    update_unit,
-)
-from crm.errors import ServiceError, StaleEditError
+from crm.admin.units import create_unit, deactivate_unit, unit_tree, update_unit
+from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import OrgUnit, Role, UnitKind, User
+from crm.web import save
+
+# Admin forms re-render with 200 when a rule is broken (the field shows why).
+INVALID = 200
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -44,24 +41,6 @@ def _admins_only():
 
 
 # -- helpers ---------------------------------------------------------------------
-def _form_error(form, exc: ServiceError) -> None:
-    """Show a service error on its field when the form has it, else as a flash."""
-    field = None
-    if exc.field:
-        # Services name the relation ("parent"); forms may hold its id ("parent_id").
-        field = getattr(form, exc.field, None) or getattr(form, f"{exc.field}_id", None)
-    if field is not None and not isinstance(exc, StaleEditError):
-        field.errors = [*field.errors, str(exc.message)]
-    else:
-        flash(str(exc.message), "danger")
-
-
-def _stale(template: str, **context):
-    db.session.rollback()
-    flash(str(STALE_MESSAGE), "danger")
-    return render_template(template, **context), 409
-
-
 def _unit_choices(*, blank: str | None = None, keep: list[int] | None = None, exclude=None):
     """(id, indented name) pairs of active units, plus the ones a record already has."""
     keep = set(keep or [])
@@ -129,8 +108,8 @@ def user_new():
     form.units.choices = _unit_choices()
     if form.validate_on_submit():
         password = form.password.data or services.generate_password()
-        try:
-            user = services.create_user(
+        outcome = save(
+            lambda: services.create_user(
                 actor=current_user,
                 email=form.email.data,
                 name=form.name.data,
@@ -139,12 +118,12 @@ def user_new():
                 locale=form.locale.data,
                 password=password,
                 phone=form.phone.data,
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-        else:
-            db.session.commit()
+            ),
+            form,
+            invalid_status=INVALID,
+        )
+        if outcome.saved:
+            user = outcome.value
             if form.password.data:
                 flash(_("User %(name)s created.", name=user.name), "success")
                 return redirect(url_for("admin.users"))
@@ -167,8 +146,8 @@ def user_edit(user_id: int):
         form.version.data = user.version
     form.units.choices = _unit_choices(keep=[u.id for u in user.units])
     if form.validate_on_submit():
-        try:
-            services.update_user(
+        outcome = save(
+            lambda: services.update_user(
                 user,
                 actor=current_user,
                 expected_version=form.version.data or None,
@@ -179,18 +158,14 @@ def user_edit(user_id: int):
                 locale=form.locale.data,
                 active=form.active.data,
                 phone=form.phone.data,
-            )
-            db.session.commit()
-        except StaleEditError:
-            return _stale("admin/user_form.html", form=form, user=user)
-        except StaleDataError:
-            return _stale("admin/user_form.html", form=form, user=user)
-        except ServiceError as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-        else:
+            ),
+            form,
+            invalid_status=INVALID,
+        )
+        if outcome.saved:
             flash(_("Changes to %(name)s saved.", name=user.name), "success")
             return redirect(url_for("admin.users"))
+        return render_template("admin/user_form.html", form=form, user=user), outcome.status
     return render_template("admin/user_form.html", form=form, user=user)
 
 
@@ -200,13 +175,12 @@ def user_password(user_id: int):
     form = PasswordResetForm()
     if form.validate_on_submit():
         password = form.password.data or services.generate_password()
-        try:
-            services.reset_password(user, actor=current_user, password=password)
-        except ServiceError as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-        else:
-            db.session.commit()
+        outcome = save(
+            lambda: services.reset_password(user, actor=current_user, password=password),
+            form,
+            invalid_status=INVALID,
+        )
+        if outcome.saved:
             if user.id == current_user.id:
                 login_user(user)  # the new session token would otherwise sign the admin out
             if form.password.data:
@@ -247,8 +221,8 @@ def unit_new():
     if request.method == "GET" and request.args.get("parent", type=int):
         form.parent_id.data = request.args.get("parent", type=int)
     if form.validate_on_submit():
-        try:
-            unit = create_unit(
+        outcome = save(
+            lambda: create_unit(
                 name=form.name.data,
                 name_en=form.name_en.data,
                 kind=UnitKind(form.kind.data),
@@ -256,13 +230,12 @@ def unit_new():
                 if form.parent_id.data
                 else None,
                 sort_order=form.sort_order.data or 0,
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Unit %(name)s created.", name=unit.name), "success")
+            ),
+            form,
+            invalid_status=INVALID,
+        )
+        if outcome.saved:
+            flash(_("Unit %(name)s created.", name=outcome.value.name), "success")
             return redirect(url_for("admin.units"))
     return render_template("admin/unit_form.html", form=form, unit=None)
 
@@ -280,8 +253,8 @@ def unit_edit(unit_id: int):
     form.parent_id.choices = _unit_choices(blank=_("— none (top level) —"), keep=[unit.id])
     if form.validate_on_submit():
         parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
-        try:
-            update_unit(
+        outcome = save(
+            lambda: update_unit(
                 unit,
                 expected_version=form.version.data or None,
                 name=form.name.data,
@@ -290,16 +263,14 @@ def unit_edit(unit_id: int):
                 parent=parent,
                 sort_order=form.sort_order.data or 0,
                 is_active=form.is_active.data,
-            )
-            db.session.commit()
-        except (StaleEditError, StaleDataError):
-            return _stale("admin/unit_form.html", form=form, unit=unit)
-        except ServiceError as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-        else:
+            ),
+            form,
+            invalid_status=INVALID,
+        )
+        if outcome.saved:
             flash(_("Unit %(name)s saved.", name=unit.name), "success")
             return redirect(url_for("admin.units"))
+        return render_template("admin/unit_form.html", form=form, unit=unit), outcome.status
     return render_template("admin/unit_form.html", form=form, unit=unit)
 
 
@@ -352,48 +323,35 @@ def reference(kind: str):
 
 @bp.route("/reference/<kind>/new", methods=["GET", "POST"])
 def reference_new(kind: str):
-    model = _reference_model(kind)
-    form = ReferenceForm()
-    if form.validate_on_submit():
-        try:
-            services.create_reference(
-                model,
-                name=form.name.data,
-                name_en=form.name_en.data,
-                is_active=form.is_active.data,
-                **_reference_extra(kind, form),
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("admin.reference", kind=kind))
-    return render_template(
-        "admin/reference_form.html", form=form, kind=kind, title=_reference_title(kind), item=None
-    )
+    return _reference_form(kind, item=None)
 
 
 @bp.route("/reference/<kind>/<int:item_id>/edit", methods=["GET", "POST"])
 def reference_edit(kind: str, item_id: int):
+    return _reference_form(kind, item=db.get_or_404(_reference_model(kind), item_id))
+
+
+def _reference_form(kind: str, item=None):
+    """Adding and editing an entry are one form and one flow; only the service call differs."""
     model = _reference_model(kind)
-    item = db.get_or_404(model, item_id)
     form = ReferenceForm(obj=item)
     if form.validate_on_submit():
-        try:
-            services.update_reference(
-                item,
-                name=form.name.data,
-                name_en=form.name_en.data,
-                is_active=form.is_active.data,
-                **_reference_extra(kind, form),
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-        else:
-            db.session.commit()
+        fields = {
+            "name": form.name.data,
+            "name_en": form.name_en.data,
+            "is_active": form.is_active.data,
+            **_reference_extra(kind, form),
+        }
+        outcome = save(
+            lambda: (
+                services.update_reference(item, **fields)
+                if item is not None
+                else services.create_reference(model, **fields)
+            ),
+            form,
+            invalid_status=INVALID,
+        )
+        if outcome.saved:
             flash(_("Saved."), "success")
             return redirect(url_for("admin.reference", kind=kind))
     return render_template(

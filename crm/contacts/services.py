@@ -15,10 +15,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from crm import timeline
-from crm.errors import ServiceError, StaleEditError
+from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import Contact, Enterprise, User, user_unit
-from crm.models.base import utcnow
+from crm.records import STALE_MESSAGE, check_version, soft_delete
 
 FIELDS = ["name", "title", "phone", "email", "wechat", "is_main", "known_by", "notes"]
 
@@ -27,11 +27,6 @@ MAX_LENGTHS = {"name": 100, "title": 100, "phone": 40, "email": 254, "wechat": 1
 # Digits, spaces, +, -, parentheses: "+86 (831) 123-4567", "0831-1234567", "13800138000".
 PHONE_RE = re.compile(r"^[0-9+\-() ]{5,40}$")
 PHONE_MIN_DIGITS = 5
-
-STALE_MESSAGE = _l(
-    "This record was changed by someone else since you opened it. Your changes were not "
-    "saved: reload the page to see the current version."
-)
 
 
 def is_plausible_phone(value: str) -> bool:
@@ -156,17 +151,6 @@ def create_contact(enterprise: Enterprise, *, actor: User | None, **fields) -> C
     return contact
 
 
-def check_version(record, expected_version) -> None:
-    if expected_version is None:
-        return
-    try:
-        expected = int(expected_version)
-    except (TypeError, ValueError):
-        expected = None
-    if expected != record.version:
-        raise StaleEditError(STALE_MESSAGE)
-
-
 def update_contact(
     contact: Contact, *, actor: User | None, expected_version: int | str | None, **fields
 ) -> Contact:
@@ -198,21 +182,12 @@ def delete_contact(
     contact: Contact, *, actor: User | None, expected_version: int | str | None = None
 ) -> None:
     check_version(contact, expected_version)
-    contact.deleted_at = utcnow()
-    contact.deleted_by_id = actor.id if actor else None
-    timeline.record(
-        contact.enterprise_id,
-        "contact.deleted",
-        actor=actor,
-        subject_type="contact",
-        subject_id=contact.id,
-        data={"title": contact.name},
-    )
-    db.session.flush()
+    soft_delete(contact, "contact", actor=actor, data={"title": contact.name})
 
 
 __all__ = [
     "FIELDS",
+    "STALE_MESSAGE",
     "check_version",
     "create_contact",
     "delete_contact",

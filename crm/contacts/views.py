@@ -5,20 +5,18 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import Action, current_access
 from crm.contacts.forms import NOBODY, ContactForm, DeleteForm
 from crm.contacts.services import (
-    STALE_MESSAGE,
     create_contact,
     delete_contact,
     known_by_candidates,
     update_contact,
 )
-from crm.errors import ServiceError, StaleEditError
 from crm.extensions import db
 from crm.models import Contact, User
+from crm.web import save
 
 bp = Blueprint("contacts", __name__)
 
@@ -50,14 +48,6 @@ def _fields(form: ContactForm) -> dict:
     }
 
 
-def _show_error(form: ContactForm, error: ServiceError) -> None:
-    field = "known_by_id" if error.field == "known_by" else error.field
-    if field and field in form:
-        form[field].errors = [*form[field].errors, error.message]
-    else:
-        flash(str(error.message), "danger")
-
-
 def _render(form, enterprise, contact=None, status=200):
     delete_form = DeleteForm(version=contact.version) if contact is not None else None
     return (
@@ -79,14 +69,14 @@ def new(enterprise_id):
     form = ContactForm()
     _known_by_choices(form, enterprise)
     if form.validate_on_submit():
-        try:
-            contact = create_contact(enterprise, actor=current_user, **_fields(form))
-            db.session.commit()
-        except ServiceError as error:
-            db.session.rollback()
-            _show_error(form, error)
-            return _render(form, enterprise, status=422)
-        flash(_("Contact %(name)s added.", name=contact.name), "success")
+        outcome = save(
+            lambda: create_contact(enterprise, actor=current_user, **_fields(form)),
+            form,
+            invalid_status=422,
+        )
+        if not outcome.saved:
+            return _render(form, enterprise, status=outcome.status)
+        flash(_("Contact %(name)s added.", name=outcome.value.name), "success")
         return redirect(_file_url(enterprise.id))
     return _render(form, enterprise, status=422 if form.is_submitted() else 200)
 
@@ -101,19 +91,15 @@ def edit(contact_id):
         form.version.data = contact.version
     _known_by_choices(form, enterprise, contact.known_by)
     if form.validate_on_submit():
-        try:
-            update_contact(
+        outcome = save(
+            lambda: update_contact(
                 contact, actor=current_user, expected_version=form.version.data, **_fields(form)
-            )
-            db.session.commit()
-        except (StaleEditError, StaleDataError):
-            db.session.rollback()
-            flash(str(STALE_MESSAGE), "danger")
-            return _render(form, enterprise, db.session.get(Contact, contact_id), status=409)
-        except ServiceError as error:
-            db.session.rollback()
-            _show_error(form, error)
-            return _render(form, enterprise, db.session.get(Contact, contact_id), status=422)
+            ),
+            form,
+            invalid_status=422,
+        )
+        if not outcome.saved:
+            return _render(form, enterprise, contact, status=outcome.status)
         flash(_("Contact %(name)s saved.", name=contact.name), "success")
         return redirect(_file_url(enterprise.id))
     return _render(form, enterprise, contact, status=422 if form.is_submitted() else 200)
@@ -128,12 +114,12 @@ def delete(contact_id):
     if not form.validate_on_submit():
         flash(_("The form has expired. Please reload the page and try again."), "danger")
         return redirect(_file_url(enterprise_id))
-    try:
-        delete_contact(contact, actor=current_user, expected_version=form.version.data or None)
-        db.session.commit()
-    except (StaleEditError, StaleDataError):
-        db.session.rollback()
-        flash(str(STALE_MESSAGE), "danger")
+    outcome = save(
+        lambda: delete_contact(
+            contact, actor=current_user, expected_version=form.version.data or None
+        ),
+    )
+    if not outcome.saved:
         return redirect(_file_url(enterprise_id))
     flash(_("Contact %(name)s deleted.", name=contact.name), "success")
     return redirect(_file_url(enterprise_id))

@@ -22,7 +22,7 @@ from crm.documents.storage import FileStorage, FileTooLarge, delete_unless_commi
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import Document, DocumentKind, Enterprise, EnterpriseIssue, User, Visit
-from crm.models.base import utcnow
+from crm.records import soft_delete
 
 HEAD_BYTES = 8192
 MAX_FILENAME = 255
@@ -269,17 +269,7 @@ def attach_document(
 
 def delete_document(document: Document, *, actor: User | None) -> None:
     """Soft delete: the bytes stay in storage so an administrator can restore the document."""
-    document.deleted_at = utcnow()
-    document.deleted_by_id = actor.id if actor else None
-    timeline.record(
-        document.enterprise_id,
-        "document.deleted",
-        actor=actor,
-        subject_type="document",
-        subject_id=document.id,
-        data=_event_data(document),
-    )
-    db.session.flush()
+    soft_delete(document, "document", actor=actor, data=_event_data(document))
 
 
 def live_documents(enterprise_id: int) -> list[Document]:

@@ -20,9 +20,9 @@ from crm.access import Access, Action, current_access
 from crm.documents.forms import DeleteForm, DocumentForm
 from crm.documents.services import attach_document, delete_document
 from crm.documents.storage import get_storage
-from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import Document, Enterprise, EnterpriseIssue, Visit
+from crm.web import save
 
 bp = Blueprint("documents", __name__)
 
@@ -54,8 +54,8 @@ def upload(enterprise_id):
     form = DocumentForm()
     if form.validate_on_submit():
         upload_file = form.file.data
-        try:
-            document = attach_document(
+        outcome = save(
+            lambda: attach_document(
                 enterprise,
                 actor=current_user,
                 stream=upload_file.stream,
@@ -67,16 +67,11 @@ def upload(enterprise_id):
                 storage=get_storage(),
                 allowed_extensions=current_app.config["UPLOAD_EXTENSIONS"],
                 max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
-            )
-            db.session.commit()
-        except ServiceError as error:
-            db.session.rollback()
-            if error.field in form:
-                form[error.field].errors = [*form[error.field].errors, error.message]
-            else:
-                flash(str(error.message), "danger")
-        else:
-            flash(_("Document %(name)s attached.", name=document.filename), "success")
+            ),
+            form,
+        )
+        if outcome.saved:
+            flash(_("Document %(name)s attached.", name=outcome.value.filename), "success")
             return redirect(_file_url(enterprise.id))
     status = 422 if form.is_submitted() else 200
     action = url_for(

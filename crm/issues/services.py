@@ -24,8 +24,8 @@ from crm.models import (
     User,
     Visit,
 )
-from crm.models.base import utcnow
-from crm.visits.services import check_due_date, check_version, local_today
+from crm.records import check_version, soft_delete
+from crm.visits.services import check_due_date, local_today
 
 ISSUE_FIELDS = ["category", "title", "description", "due_date", "assignee", "unit"]
 ISSUE_ENUMS = {"category": "IssueCategory", "status": "IssueStatus"}
@@ -117,7 +117,7 @@ def update_issue(
     assignee: User | None = None,
     unit: OrgUnit | None = None,
 ) -> EnterpriseIssue:
-    check_version(issue, expected_version)
+    check_version(issue, expected_version, allow_missing=False)
     title = _clean(title)
     if not title:
         raise ServiceError(_l("Give the issue a title."), "title")
@@ -148,17 +148,7 @@ def update_issue(
 
 
 def delete_issue(issue: EnterpriseIssue, *, actor: User | None) -> None:
-    issue.deleted_at = utcnow()
-    issue.deleted_by_id = actor.id if actor else None
-    timeline.record(
-        issue.enterprise_id,
-        "issue.deleted",
-        actor=actor,
-        subject_type="issue",
-        subject_id=issue.id,
-        data=_payload(issue),
-    )
-    db.session.flush()
+    soft_delete(issue, "issue", actor=actor, data=_payload(issue))
 
 
 def issues_query(

@@ -5,17 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import Action, current_access
-from crm.errors import ServiceError, StaleEditError
 from crm.extensions import db
 from crm.issues import services
 from crm.issues.forms import EditIssueForm, IssueFilterForm, IssueForm
 from crm.models import EnterpriseIssue, OrgUnit, User, Visit
 from crm.visits.forms import ActionForm
-from crm.visits.services import STALE_MESSAGE, active_users, local_today
-from crm.visits.views import show_service_error
+from crm.visits.services import active_users, local_today
+from crm.web import save
 
 bp = Blueprint("issues", __name__)
 
@@ -92,15 +90,13 @@ def new(enterprise_id):
     form = IssueForm()
     _fill_choices(form)
     if form.validate_on_submit():
-        try:
-            services.create_issue(
+        outcome = save(
+            lambda: services.create_issue(
                 enterprise, actor=current_user, visit=visit, **_issue_fields(form)
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            show_service_error(form, exc)
-        else:
-            db.session.commit()
+            ),
+            form,
+        )
+        if outcome.saved:
             flash(_("The issue was logged."), "success")
             return _to_file(enterprise.id)
     status = 400 if request.method == "POST" else 200
@@ -136,22 +132,16 @@ def edit(issue_id):
     _fill_choices(form, issue)
     status = 200
     if form.validate_on_submit():
-        try:
-            services.update_issue(
+        outcome = save(
+            lambda: services.update_issue(
                 issue, actor=current_user, expected_version=form.version.data, **_issue_fields(form)
-            )
-            db.session.commit()
-        except (StaleEditError, StaleDataError):
-            db.session.rollback()
-            flash(str(STALE_MESSAGE), "danger")
-            status = 409
-        except ServiceError as exc:
-            db.session.rollback()
-            show_service_error(form, exc)
-            status = 400
-        else:
+            ),
+            form,
+        )
+        if outcome.saved:
             flash(_("The issue was saved."), "success")
             return _to_file(issue.enterprise_id)
+        status = outcome.status
     elif request.method == "POST":
         status = 400
     return render_template(

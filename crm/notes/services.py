@@ -6,11 +6,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm import timeline
-from crm.contacts.services import check_version
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import Enterprise, Note, User
-from crm.models.base import utcnow
+from crm.records import check_version, soft_delete
 
 MAX_BODY = 10000
 EXCERPT = 500  # what the file shows of a note (timeline "text")
@@ -95,14 +94,4 @@ def delete_note(
     note: Note, *, actor: User | None, expected_version: int | str | None = None
 ) -> None:
     check_version(note, expected_version)
-    note.deleted_at = utcnow()
-    note.deleted_by_id = actor.id if actor else None
-    timeline.record(
-        note.enterprise_id,
-        "note.deleted",
-        actor=actor,
-        subject_type="note",
-        subject_id=note.id,
-        data=_data(note),
-    )
-    db.session.flush()
+    soft_delete(note, "note", actor=actor, data=_data(note))

@@ -16,7 +16,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import joinedload
 
 from crm import timeline
-from crm.errors import ServiceError, StaleEditError
+from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import (
     Contact,
@@ -30,6 +30,7 @@ from crm.models import (
     VisitKind,
 )
 from crm.models.base import utcnow
+from crm.records import check_version, soft_delete
 
 VISIT_FIELDS = [
     "kind",
@@ -50,11 +51,6 @@ TEXT_LENGTH = 500
 # A visit may be logged the evening before it happens (trips are planned),
 # but not further ahead: the file records what happened.
 MAX_DAYS_AHEAD = 1
-
-STALE_MESSAGE = _l(
-    "This record was changed by someone else since you opened it. Your changes were not "
-    "saved: reload the page to see the current version."
-)
 
 
 # -- dates in the bureau's time zone -------------------------------------------
@@ -87,11 +83,6 @@ def _excerpt(text: str | None, length: int) -> str:
 
 def visit_title(visit: Visit) -> str:
     return visit.place or _excerpt(visit.summary, TITLE_LENGTH)
-
-
-def check_version(record, expected_version) -> None:
-    if expected_version is None or str(expected_version) != str(record.version):
-        raise StaleEditError(STALE_MESSAGE)
 
 
 def _check_visit_date(visit_date: date | None) -> None:
@@ -225,7 +216,7 @@ def update_visit(
     participants: Iterable[User] = (),
     contacts_met: Iterable[Contact] = (),
 ) -> Visit:
-    check_version(visit, expected_version)
+    check_version(visit, expected_version, allow_missing=False)
     summary = _clean(summary)
     if not summary:
         raise ServiceError(_l("Write what was said."), "summary")
@@ -280,17 +271,7 @@ def _redate_logged_event(visit: Visit) -> None:
 
 def delete_visit(visit: Visit, *, actor: User | None) -> None:
     """Soft delete; its follow-ups stay (a promised next step is not forgotten)."""
-    visit.deleted_at = utcnow()
-    visit.deleted_by_id = actor.id if actor else None
-    timeline.record(
-        visit.enterprise_id,
-        "visit.deleted",
-        actor=actor,
-        subject_type="visit",
-        subject_id=visit.id,
-        data=_visit_payload(visit),
-    )
-    db.session.flush()
+    soft_delete(visit, "visit", actor=actor, data=_visit_payload(visit))
 
 
 def visit_follow_ups(visit: Visit) -> list[FollowUp]:

@@ -6,29 +6,20 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import Action, current_access
 from crm.auth.views import safe_next
-from crm.errors import ServiceError, StaleEditError
+from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import Contact, FollowUp, FollowUpStatus, User, Visit
 from crm.visits import services
 from crm.visits.forms import ActionForm, EditVisitForm, FollowUpFilterForm, NewVisitForm
+from crm.web import save
 
 bp = Blueprint("visits", __name__)
 
 
 # -- helpers -----------------------------------------------------------------------
-def show_service_error(form, exc: ServiceError) -> None:
-    """Put a service's complaint under the field it concerns, or flash it."""
-    field = form._fields.get(exc.field) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
-    else:
-        flash(str(exc.message), "danger")
-
-
 def _fill_choices(form, enterprise, visit: Visit | None = None) -> None:
     users = services.active_users()
     contacts = services.live_contacts(enterprise)
@@ -94,20 +85,18 @@ def new(enterprise_id):
         form.participants.data = [current_user.id]
         form.next_step_owner.data = current_user.id
     if form.validate_on_submit():
-        try:
-            services.log_visit(
+        outcome = save(
+            lambda: services.log_visit(
                 enterprise,
                 actor=current_user,
                 next_step_title=form.next_step_title.data,
                 next_step_due=form.next_step_due.data,
                 next_step_owner=_next_step_owner(form.next_step_owner.data),
                 **_visit_fields(form),
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            show_service_error(form, exc)
-        else:
-            db.session.commit()
+            ),
+            form,
+        )
+        if outcome.saved:
             flash(_("The visit was logged."), "success")
             return _to_file(enterprise.id)
     status = 400 if request.method == "POST" else 200
@@ -144,22 +133,16 @@ def edit(visit_id):
     _fill_choices(form, enterprise, visit)
     status = 200
     if form.validate_on_submit():
-        try:
-            services.update_visit(
+        outcome = save(
+            lambda: services.update_visit(
                 visit, actor=current_user, expected_version=form.version.data, **_visit_fields(form)
-            )
-            db.session.commit()
-        except (StaleEditError, StaleDataError):
-            db.session.rollback()
-            flash(str(services.STALE_MESSAGE), "danger")
-            status = 409
-        except ServiceError as exc:
-            db.session.rollback()
-            show_service_error(form, exc)
-            status = 400
-        else:
+            ),
+            form,
+        )
+        if outcome.saved:
             flash(_("The visit was saved."), "success")
             return _to_file(enterprise.id)
+        status = outcome.status
     elif request.method == "POST":
         status = 400
     return render_template(
