@@ -45,8 +45,8 @@ def amount_wan(value: Decimal | int | str | None) -> str:
         return "—"
     value = Decimal(str(value))
     if abs(value) >= 10000:
-        return gettext("%(amount)s 亿元", amount=f"{(value / 10000).normalize():,f}")
-    return gettext("%(amount)s 万元", amount=f"{value.normalize():,f}")
+        return gettext("%(amount)s hundred million yuan", amount=f"{(value / 10000).normalize():,f}")
+    return gettext("%(amount)s ten thousand yuan", amount=f"{value.normalize():,f}")
 
 
 def filesize(num: int | None) -> str:

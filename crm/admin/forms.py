@@ -26,7 +26,7 @@ def _int_or_zero(value) -> int:
 
 class UserForm(FlaskForm):
     email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     role = SelectField(_l("Role"), choices=labels.choices(Role), default=Role.STAFF.value)
     units = SelectMultipleField(
         _l("Units"),

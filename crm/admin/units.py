@@ -7,14 +7,10 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
-from crm.errors import ServiceError, StaleEditError
+from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import Enterprise, OrgUnit, UnitKind
-
-STALE_MESSAGE = _l(
-    "This record was changed by someone else since you opened it. Your changes were not "
-    "saved: reload the page to see the current version."
-)
+from crm.records import check_version
 
 
 def _check_sibling_name(name: str, parent: OrgUnit | None, exclude_id: int | None = None) -> None:
@@ -92,8 +88,7 @@ def update_unit(
     is_active: bool | None = None,
 ) -> OrgUnit:
     """Rename, re-kind and re-parent a unit (the move refuses cycles)."""
-    if expected_version is not None and int(expected_version) != unit.version:
-        raise StaleEditError(STALE_MESSAGE)
+    check_version(unit, expected_version)
     name = (name or "").strip()
     if not name:
         raise ServiceError(_l("The name is required."), "name")

@@ -17,13 +17,13 @@ def _plausible_phone(_form, field) -> None:
 
 class ContactForm(FlaskForm):
     name = StringField(
-        _l("Name"),
+        _l("Full name"),
         validators=[
             DataRequired(message=_l("Enter the contact's name.")),
             Length(max=MAX_LENGTHS["name"]),
         ],
     )
-    title = StringField(_l("Title"), validators=[Optional(), Length(max=MAX_LENGTHS["title"])])
+    title = StringField(_l("Job title"), validators=[Optional(), Length(max=MAX_LENGTHS["title"])])
     phone = StringField(
         _l("Phone"),
         validators=[Optional(), Length(max=MAX_LENGTHS["phone"]), _plausible_phone],

@@ -19,10 +19,11 @@ from crm import timeline
 from crm.access import Access, Action
 from crm.enterprises import credit_code as codes
 from crm.enterprises import search
-from crm.errors import DuplicateError, ServiceError, StaleEditError
+from crm.errors import DuplicateError, ServiceError
 from crm.extensions import db
 from crm.models import Chamber, Enterprise, EnterpriseGram, Industry, OrgUnit, User
 from crm.models.base import utcnow
+from crm.records import check_version
 
 # What the file shows in "who changed what"; related rows appear by name.
 TRACKED_FIELDS = [
@@ -49,11 +50,6 @@ TEXT_LIMITS = {"name": 200, "name_en": 300, "region": 100, "address": 300}
 YEAR_FIELDS = ("fortune_global_500_year", "china_top_500_year", "china_private_500_year")
 FLAG_FIELDS = ("is_listed", "is_foreign_invested", "is_settled", "is_reinvesting")
 EDITABLE = set(TRACKED_FIELDS)
-
-STALE_MESSAGE = _l(
-    "This record was changed by someone else since you opened it. Your changes were not "
-    "saved: reload the page to see the current version."
-)
 
 
 # -- validation ----------------------------------------------------------------
@@ -295,8 +291,7 @@ def create_enterprise(
 def update_enterprise(
     enterprise: Enterprise, *, actor: User | None, expected_version: int | str | None, **fields
 ) -> Enterprise:
-    if expected_version is not None and str(expected_version) != str(enterprise.version):
-        raise StaleEditError(STALE_MESSAGE)
+    check_version(enterprise, expected_version)
     before = timeline.snapshot(enterprise, TRACKED_FIELDS)
     old_units = list(enterprise.units)
     old_responsible = enterprise.responsible

@@ -19,6 +19,7 @@ from crm.enterprises.timeline_display import TEMPLATE_GLOBALS
 from crm.errors import DuplicateError, ServiceError, StaleEditError
 from crm.extensions import db
 from crm.models import Enterprise, OrgUnit
+from crm.records import STALE_MESSAGE
 
 bp = Blueprint("enterprises", __name__)
 
@@ -200,7 +201,7 @@ def edit(enterprise_id):
             return redirect(url_for(".file", enterprise_id=enterprise.id))
         except (StaleEditError, StaleDataError):
             db.session.rollback()
-            flash(str(services.STALE_MESSAGE), "danger")
+            flash(str(STALE_MESSAGE), "danger")
             status = 409
         except DuplicateError as exc:
             db.session.rollback()
