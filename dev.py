@@ -26,8 +26,9 @@ STAMP = VENV / ".crm-installed"
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
-        sys.exit("Python 3.11 or newer is needed (found %s)." % sys.version.split()[0])
+    # dev.py itself runs on whatever python3 the machine has: say so plainly when it is too old.
+    if sys.version_info < (3, 11):  # noqa: UP036
+        sys.exit(f"Python 3.11 or newer is needed (found {sys.version.split()[0]}).")
     if not PY.exists():
         print("creating virtual environment in .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
@@ -42,7 +43,11 @@ def ensure_venv() -> None:
 
 
 def compile_translations() -> None:
-    subprocess.run([PY, "-c", "from crm.i18n import compile_catalogs; compile_catalogs()"], check=True, cwd=ROOT)
+    subprocess.run(
+        [PY, "-c", "from crm.i18n import compile_catalogs; compile_catalogs()"],
+        check=True,
+        cwd=ROOT,
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -45,7 +45,9 @@ def amount_wan(value: Decimal | int | str | None) -> str:
         return "—"
     value = Decimal(str(value))
     if abs(value) >= 10000:
-        return gettext("%(amount)s hundred million yuan", amount=f"{(value / 10000).normalize():,f}")
+        return gettext(
+            "%(amount)s hundred million yuan", amount=f"{(value / 10000).normalize():,f}"
+        )
     return gettext("%(amount)s ten thousand yuan", amount=f"{value.normalize():,f}")
 
 

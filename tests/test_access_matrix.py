@@ -21,7 +21,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask_login.utils import _create_identifier
-from sqlalchemy import select
 
 from crm.admin.units import create_unit
 from crm.auth.services import hash_password
@@ -165,33 +164,62 @@ def world(app, db, credit_code):
     db.session.flush()
     staff = users["staff_own"]
     enterprise = Enterprise(
-        credit_code=credit_code(), name="宜宾长盈精密技术有限公司", responsible_id=staff.id, units=[unit_a]
+        credit_code=credit_code(),
+        name="宜宾长盈精密技术有限公司",
+        responsible_id=staff.id,
+        units=[unit_a],
     )
     db.session.add(enterprise)
     db.session.flush()
     contact = Contact(enterprise_id=enterprise.id, name="王经理")
-    visit = Visit(enterprise_id=enterprise.id, kind=VisitKind.DOOR_KNOCKING, visit_date=date.today(), summary="走访")
+    visit = Visit(
+        enterprise_id=enterprise.id,
+        kind=VisitKind.DOOR_KNOCKING,
+        visit_date=date.today(),
+        summary="走访",
+    )
     note = Note(enterprise_id=enterprise.id, body="备注")
-    deleted_note = Note(enterprise_id=enterprise.id, body="已删除的备注", deleted_at=datetime.now(UTC))
-    issue = EnterpriseIssue(enterprise_id=enterprise.id, category=IssueCategory.LAND, title="用地指标")
+    deleted_note = Note(
+        enterprise_id=enterprise.id, body="已删除的备注", deleted_at=datetime.now(UTC)
+    )
+    issue = EnterpriseIssue(
+        enterprise_id=enterprise.id, category=IssueCategory.LAND, title="用地指标"
+    )
     industry = Industry(name="数字经济")
     db.session.add_all([contact, visit, note, deleted_note, issue, industry])
     db.session.flush()
     follow_up = FollowUp(
-        enterprise_id=enterprise.id, visit_id=visit.id, title="回访", due_date=date.today() + timedelta(days=3),
+        enterprise_id=enterprise.id,
+        visit_id=visit.id,
+        title="回访",
+        due_date=date.today() + timedelta(days=3),
         owner_id=staff.id,
     )
     db.session.add(follow_up)
     with app.test_request_context():
         document = attach_document(
-            enterprise, actor=staff, stream=io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="合同.pdf",
-            kind=DocumentKind.CONTRACT, storage=get_storage(), allowed_extensions=["pdf"], max_bytes=10_000,
+            enterprise,
+            actor=staff,
+            stream=io.BytesIO(b"%PDF-1.4\n%%EOF\n"),
+            filename="合同.pdf",
+            kind=DocumentKind.CONTRACT,
+            storage=get_storage(),
+            allowed_extensions=["pdf"],
+            max_bytes=10_000,
         )
         db.session.commit()
     ids = {
-        "enterprise_id": enterprise.id, "contact_id": contact.id, "visit_id": visit.id, "note_id": note.id,
-        "issue_id": issue.id, "follow_up_id": follow_up.id, "document_id": document.id,
-        "user_id": staff.id, "unit_id": unit_a.id, "item_id": industry.id, "kind": "industries",
+        "enterprise_id": enterprise.id,
+        "contact_id": contact.id,
+        "visit_id": visit.id,
+        "note_id": note.id,
+        "issue_id": issue.id,
+        "follow_up_id": follow_up.id,
+        "document_id": document.id,
+        "user_id": staff.id,
+        "unit_id": unit_a.id,
+        "item_id": industry.id,
+        "kind": "industries",
         "record_id": deleted_note.id,
     }
     return {name: user.id for name, user in users.items()}, ids

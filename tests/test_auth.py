@@ -36,7 +36,9 @@ def test_wrong_password_is_refused_and_recorded(client, make_user, db):
 
 def test_unknown_account_answers_like_a_wrong_password(client):
     response = client.post(
-        "/login", data={"email": "nobody@example.test", "password": "whatever"}, headers={"Accept-Language": "en"}
+        "/login",
+        data={"email": "nobody@example.test", "password": "whatever"},
+        headers={"Accept-Language": "en"},
     )
     assert response.status_code == 200
     assert "Wrong email or password." in response.get_data(as_text=True)
@@ -61,7 +63,9 @@ def test_login_throttled_per_address(client, make_user, app):
     assert response.status_code == 429
     # Another address is not affected.
     response = client.post(
-        "/login", data={"email": user.email, "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+        "/login",
+        data={"email": user.email, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.9.9.9"},
     )
     assert response.status_code == 302
 
@@ -71,10 +75,15 @@ def test_next_parameter_only_on_our_host(client, make_user):
     response = client.post(
         "/login", data={"email": user.email, "password": PASSWORD, "next": "/enterprises/?q=蒙牛"}
     )
-    assert response.headers["Location"].endswith("/enterprises/?q=%E8%92%99%E7%89%9B") or "enterprises" in response.headers["Location"]
+    assert (
+        response.headers["Location"].endswith("/enterprises/?q=%E8%92%99%E7%89%9B")
+        or "enterprises" in response.headers["Location"]
+    )
     client.post("/logout")
     for evil in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD, "next": evil})
+        response = client.post(
+            "/login", data={"email": user.email, "password": PASSWORD, "next": evil}
+        )
         assert response.status_code == 302
         assert "evil" not in response.headers["Location"]
         assert "javascript" not in response.headers["Location"]

@@ -44,9 +44,20 @@ def worker(app):
     env["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "wsgi.celery_app", "worker",
-            "--pool", "solo", "--loglevel", "INFO", "--without-mingle", "--without-gossip",
-            "-n", f"test-{os.getpid()}@localhost",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "wsgi.celery_app",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            f"test-{os.getpid()}@localhost",
         ],
         cwd=ROOT,
         env=env,
@@ -76,7 +87,9 @@ def test_worker_runs_a_task_against_the_database(app, worker, make_enterprise):
     heartbeat.delay()
     # The task counts enterprises in the same database the web app uses.
     assert _wait_for(lines, "succeeded", seen, 60), "task did not run:\n" + "".join(seen)
-    assert any("tasks.maintenance.heartbeat" in line and ": 1" in line for line in seen), "".join(seen)
+    assert any("tasks.maintenance.heartbeat" in line and ": 1" in line for line in seen), "".join(
+        seen
+    )
 
 
 def test_beat_schedule_is_configured(app):

@@ -55,7 +55,13 @@ def test_enterprise_form_errors(client, login, db, staff_in, case, locale):
     unit, user = staff_in(locale)
     login(user)
     changes, zh_text, en_text = BAD_ENTERPRISES[case]
-    data = {**GOOD, "units": [str(unit.id)], "responsible": str(user.id), "industry": "0", "chamber": "0"}
+    data = {
+        **GOOD,
+        "units": [str(unit.id)],
+        "responsible": str(user.id),
+        "industry": "0",
+        "chamber": "0",
+    }
     data.update(changes)
     response = client.post("/enterprises/new", data=data)
 

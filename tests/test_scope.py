@@ -10,7 +10,9 @@ from crm.models import Enterprise, Role, UnitKind
 
 
 def _visible(db, user) -> set[str]:
-    return set(db.session.execute(Access(user).enterprises().with_only_columns(Enterprise.name)).scalars())
+    return set(
+        db.session.execute(Access(user).enterprises().with_only_columns(Enterprise.name)).scalars()
+    )
 
 
 def test_scope_follows_units_on_create_and_update(db, make_unit, make_user, make_enterprise):
@@ -34,7 +36,9 @@ def test_scope_follows_units_on_create_and_update(db, make_unit, make_user, make
     assert _visible(db, staff_b) == {"宜宾长盈精密技术有限公司"}
 
 
-def test_responsible_person_sees_their_enterprise_outside_their_units(db, make_unit, make_user, make_enterprise):
+def test_responsible_person_sees_their_enterprise_outside_their_units(
+    db, make_unit, make_user, make_enterprise
+):
     county_a = make_unit("翠屏区")
     county_b = make_unit("叙州区")
     staff_b = make_user(Role.STAFF, [county_b])

@@ -33,7 +33,9 @@ def test_every_message_has_a_chinese_translation():
         if m.id and not m.fuzzy and (m.string if isinstance(m.string, str) else all(m.string))
     }
     missing = sorted(source_messages() - translated)
-    assert missing == [], f"{len(missing)} strings lack a zh translation (run make translations-update): {missing[:30]}"
+    assert missing == [], (
+        f"{len(missing)} strings lack a zh translation (run make translations-update): {missing[:30]}"
+    )
 
 
 def test_placeholders_survive_translation():
