@@ -46,6 +46,25 @@ def test_upgrade_matches_models_and_downgrade_empties(migration_url):
             diff = compare_metadata(context, db.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
 
+        # Down again with data in it (a unit tree, an enterprise, its file).
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO org_unit (id, name, kind, path) VALUES (1, '宜宾', 'bureau', '/1/')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO org_unit (id, name, kind, parent_id, path) VALUES (2, '翠屏区', 'county', 1, '/1/2/')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO enterprise (id, credit_code, name, unit_paths) "
+                    "VALUES (1, '91350100M000100Y43', '宜宾长盈精密技术有限公司', '|/1/2/|')"
+                )
+            )
+            conn.execute(text("INSERT INTO enterprise_unit (enterprise_id, unit_id) VALUES (1, 2)"))
         downgrade(revision="base")
         remaining = set(inspect(engine).get_table_names()) - {"alembic_version"}
         assert remaining == set()

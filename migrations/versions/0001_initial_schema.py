@@ -427,6 +427,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_org_unit_path'))
         batch_op.drop_index(batch_op.f('ix_org_unit_parent_id'))
 
+    # parent_id is ON DELETE RESTRICT, which SQLite checks while dropping a
+    # table that still holds a tree: cut the links first.
+    op.execute("UPDATE org_unit SET parent_id = NULL")
     op.drop_table('org_unit')
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_attempt_email'))
