@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Select, event, false, or_, select, true
 from sqlalchemy.orm import Session, attributes
 
 from crm.extensions import db
-from crm.models import Enterprise, OrgUnit, Role, User
+from crm.models import Enterprise, FollowUp, OrgUnit, Role, User
 
 
 class Action(StrEnum):
@@ -131,6 +131,14 @@ class Access:
             abort(404)
         self.enterprise_or_abort(record.enterprise_id, action)
         return record
+
+    def follow_up_to_complete_or_abort(self, follow_up_id: int):
+        """A follow-up this user may mark done: its owner may, whatever their role;
+        anyone else needs EDIT on the enterprise."""
+        follow_up = self.record_or_abort(FollowUp, follow_up_id, Action.READ)
+        if self.user is None or follow_up.owner_id != self.user.id:
+            self.enterprise_or_abort(follow_up.enterprise_id, Action.EDIT)
+        return follow_up
 
     # -- units and people ------------------------------------------------------
     def units(self) -> Select:

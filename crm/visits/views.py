@@ -210,10 +210,7 @@ def follow_ups():
 @login_required
 def follow_up_done(follow_up_id):
     access = current_access()
-    follow_up = access.record_or_abort(FollowUp, follow_up_id, Action.READ)
-    # The owner may close their own step whatever their role; others need EDIT.
-    if follow_up.owner_id != current_user.id:
-        access.enterprise_or_abort(follow_up.enterprise_id, Action.EDIT)
+    follow_up = access.follow_up_to_complete_or_abort(follow_up_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     if services.complete_follow_up(follow_up, actor=current_user):
