@@ -55,6 +55,12 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    from crm.models.base import exists_on
+
+    return exists_on(obj, context.get_bind().dialect.name)
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -94,6 +100,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -155,13 +155,13 @@ def list_enterprises(access: Access, filters: Filters, *, page: int, per_page: i
     if plan.few:
         return _page_of_few([*base, plan.condition], page=page, per_page=per_page)
     conditions = [*base, plan.condition]
-    stmt = (
-        select(Enterprise)
-        .where(*conditions)
-        .order_by(Enterprise.last_activity_at.desc(), Enterprise.id.desc())
-        .limit(per_page + 1)
-        .offset((page - 1) * per_page)
-    )
+    newest_first = (Enterprise.last_activity_at.desc(), Enterprise.id.desc())
+    ids = select(Enterprise.id).where(*conditions).order_by(*newest_first)
+    # The page's ids first, the rows with their joined industry, chamber and
+    # responsible person after: joined up front, PostgreSQL joins every match
+    # before it sorts and cuts (20 ms for a character in 5% of names).
+    page_ids = ids.limit(per_page + 1).offset((page - 1) * per_page).subquery()
+    stmt = select(Enterprise).join(page_ids, Enterprise.id == page_ids.c.id).order_by(*newest_first)
     rows = list(db.session.execute(stmt).scalars())
     has_next = len(rows) > per_page
     items = rows[:per_page]
@@ -181,7 +181,7 @@ def list_enterprises(access: Access, filters: Filters, *, page: int, per_page: i
     else:
         # Counted along the page's own index walk, which stops at the cap; left
         # to itself PostgreSQL would hash-join every candidate first.
-        capped = stmt.with_only_columns(Enterprise.id).offset(None).limit(COUNT_CAP + 1).subquery()
+        capped = ids.limit(COUNT_CAP + 1).subquery()
         total = db.session.execute(select(func.count()).select_from(capped)).scalar_one()
     return ResultPage(items=items, page=page, per_page=per_page, total=total, has_next=has_next)
 

@@ -70,3 +70,13 @@ class SoftDeleteMixin:
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+def exists_on(obj, dialect_name: str) -> bool:
+    """False for schema items declared for another database only (``.ddl_if(dialect=...)``).
+
+    Alembic's autogenerate ignores ``ddl_if``; migrations/env.py and the schema
+    test use this so a PostgreSQL-only index is not "missing" on SQLite.
+    """
+    condition = getattr(obj, "_ddl_if", None)
+    return condition is None or condition.dialect in (None, dialect_name)

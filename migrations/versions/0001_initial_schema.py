@@ -130,6 +130,17 @@ def upgrade():
         batch_op.create_index('ix_enterprise_name', ['name'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprise_responsible_id'), ['responsible_id'], unique=False)
 
+    if op.get_bind().dialect.name == "postgresql":
+        # Trigram index for LIKE '%...%' on pinyin, English name and code (PostgreSQL only).
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.create_index(
+            "ix_enterprise_search_text_trgm",
+            "enterprise",
+            ["search_text"],
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        )
+
     op.create_table('user_unit',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -420,6 +431,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_enterprise_industry_id'))
         batch_op.drop_index(batch_op.f('ix_enterprise_chamber_id'))
         batch_op.drop_index('ix_enterprise_activity')
+        if op.get_bind().dialect.name == "postgresql":
+            batch_op.drop_index("ix_enterprise_search_text_trgm")
 
     op.drop_table('enterprise')
     op.drop_table('user')
