@@ -168,6 +168,11 @@ def restore(record, actor: User) -> None:
         return
     record.deleted_at = None
     record.deleted_by_id = None
+    data = {"title": title_of(record)}
+    if kind == "contact" and record.is_main and _has_other_main_contact(record):
+        # An enterprise has one main contact: the one chosen since the deletion stays.
+        record.is_main = False
+        data["changes"] = [{"field": "is_main", "old": True, "new": False}]
     db.session.flush()
     timeline.record(
         enterprise.id,
@@ -175,9 +180,23 @@ def restore(record, actor: User) -> None:
         actor=actor,
         subject_type=kind,
         subject_id=record.id,
-        data={"title": title_of(record)},
+        data=data,
     )
     db.session.flush()
+
+
+def _has_other_main_contact(contact: Contact) -> bool:
+    return (
+        db.session.execute(
+            select(Contact.id).where(
+                Contact.enterprise_id == contact.enterprise_id,
+                Contact.id != contact.id,
+                Contact.is_main.is_(True),
+                Contact.deleted_at.is_(None),
+            )
+        ).first()
+        is not None
+    )
 
 
 def count_deleted() -> int:

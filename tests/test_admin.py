@@ -542,3 +542,34 @@ def test_restore_unknown_kind_is_404(as_admin):
 
 def test_password_hash_fixture_sanity():
     assert hash_password(STRONG) != STRONG
+
+
+def test_restoring_a_former_main_contact_keeps_one_main_contact(
+    db, make_unit, make_user, make_enterprise
+):
+    from sqlalchemy import select
+
+    from crm.contacts.services import create_contact, delete_contact
+    from crm.models import Contact, Role, TimelineEvent
+    from crm.trash import restore
+
+    unit = make_unit("翠屏区")
+    admin = make_user(Role.ADMIN)
+    enterprise = make_enterprise("宜宾长盈精密技术有限公司", units=[unit])
+    old_main = create_contact(enterprise, actor=admin, name="王经理", is_main=True)
+    db.session.commit()
+    delete_contact(old_main, actor=admin)
+    create_contact(enterprise, actor=admin, name="李总", is_main=True)
+    db.session.commit()
+
+    restore(old_main, admin)
+    db.session.commit()
+
+    mains = db.session.execute(
+        select(Contact.name).where(Contact.is_main.is_(True), Contact.deleted_at.is_(None))
+    ).scalars()
+    assert list(mains) == ["李总"]
+    event = db.session.execute(
+        select(TimelineEvent).where(TimelineEvent.kind == "contact.restored")
+    ).scalar_one()
+    assert event.data["changes"] == [{"field": "is_main", "old": True, "new": False}]
