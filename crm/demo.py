@@ -36,6 +36,7 @@ from crm import timeline
 from crm.admin.services import create_chamber, create_industry, create_user
 from crm.admin.units import create_unit
 from crm.auth.services import check_password_strength
+from crm.clock import local_noon, local_today
 from crm.contacts.services import create_contact
 from crm.enterprises.credit_code import complete
 from crm.enterprises.services import create_enterprise
@@ -57,7 +58,7 @@ from crm.models import (
     VisitKind,
 )
 from crm.notes.services import add_note, delete_note
-from crm.visits.services import complete_follow_up, local_noon, local_today, log_visit
+from crm.visits.services import complete_follow_up, log_visit
 
 DEMO_DOMAIN = "demo.crm.local"
 DEMO_MARK = "【演示数据】"

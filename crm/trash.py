@@ -26,6 +26,8 @@ from crm.models import (
     User,
     Visit,
 )
+from crm.notes.services import note_title
+from crm.visits.services import visit_title
 
 # The URL kind is the timeline subject_type, so links and events speak one vocabulary.
 KINDS: dict[str, type] = {
@@ -61,19 +63,14 @@ def title_of(record) -> str:
     if isinstance(record, Enterprise | Contact):
         return record.name
     if isinstance(record, Visit):
-        return record.place or _excerpt(record.summary)
+        return visit_title(record)
     if isinstance(record, FollowUp | EnterpriseIssue):
         return record.title
     if isinstance(record, Note):
-        return _excerpt(record.body)
+        return note_title(record)
     if isinstance(record, Document):
         return record.title or record.filename
     return str(record)
-
-
-def _excerpt(text: str | None, length: int = 60) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import Access, Action, current_access
+from crm.clock import local_now
 from crm.enterprises import queries, services
 from crm.enterprises.forms import EnterpriseForm, SearchForm
 from crm.enterprises.search import normalise_query
@@ -262,7 +260,7 @@ def file(enterprise_id):
         timeline=timeline,
         can_edit=live and access.can(Action.EDIT, enterprise),
         can_manage=live and access.can(Action.MANAGE, enterprise),
-        today=_local_now().date(),
+        today=local_now().date(),
     )
 
 
@@ -278,10 +276,5 @@ def dossier(enterprise_id):
         enterprise=enterprise,
         contents=contents,
         timeline=timeline,
-        printed_at=_local_now(),
+        printed_at=local_now(),
     )
-
-
-def _local_now() -> datetime:
-    """Due dates are the bureau's calendar days, not UTC ones."""
-    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))

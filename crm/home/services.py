@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from crm.access import Access
+from crm.clock import local_today
 from crm.extensions import db
 from crm.issues.services import issues_query
 from crm.models import Enterprise, EnterpriseIssue, Flag, FollowUp, FollowUpStatus, Visit
-from crm.visits.services import follow_ups_query, local_today
+from crm.visits.services import follow_ups_query
 
 LIMIT = 10
 RED_FLAG_DAYS = 30

@@ -13,6 +13,7 @@ from sqlalchemy import Select, nulls_last, select
 from sqlalchemy.orm import joinedload
 
 from crm import timeline
+from crm.clock import local_today
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import (
@@ -25,7 +26,8 @@ from crm.models import (
     Visit,
 )
 from crm.records import check_version, soft_delete
-from crm.visits.services import check_due_date, local_today
+from crm.text import blank_to_none, excerpt
+from crm.visits.services import check_due_date
 
 ISSUE_FIELDS = ["category", "title", "description", "due_date", "assignee", "unit"]
 ISSUE_ENUMS = {"category": "IssueCategory", "status": "IssueStatus"}
@@ -33,18 +35,6 @@ TEXT_LENGTH = 500
 
 # Statuses in which the enterprise is still waiting for the government.
 OPEN_STATUSES = (IssueStatus.NEW, IssueStatus.ACCEPTED, IssueStatus.IN_PROGRESS)
-
-
-def _clean(value: str | None) -> str | None:
-    value = (value or "").strip()
-    return value or None
-
-
-def _excerpt(text: str | None) -> str | None:
-    text = " ".join((text or "").split())
-    if not text:
-        return None
-    return text if len(text) <= TEXT_LENGTH else text[: TEXT_LENGTH - 1] + "…"
 
 
 def _payload(issue: EnterpriseIssue) -> dict:
@@ -71,7 +61,7 @@ def create_issue(
     unit: OrgUnit | None = None,
     visit: Visit | None = None,
 ) -> EnterpriseIssue:
-    title = _clean(title)
+    title = blank_to_none(title)
     if not title:
         raise ServiceError(_l("Give the issue a title."), "title")
     check_due_date(due_date)
@@ -82,7 +72,7 @@ def create_issue(
         visit_id=visit.id if visit else None,
         category=IssueCategory(category),
         title=title,
-        description=_clean(description),
+        description=blank_to_none(description),
         due_date=due_date,
         status=IssueStatus.NEW,
         assignee=assignee,
@@ -93,7 +83,7 @@ def create_issue(
     db.session.flush()
     data = _payload(issue)
     data.update(timeline.snapshot(issue, ["category", "status", "due_date", "assignee", "unit"]))
-    data.update(text=_excerpt(issue.description), visit_id=issue.visit_id)
+    data.update(text=excerpt(issue.description, TEXT_LENGTH) or None, visit_id=issue.visit_id)
     timeline.record(
         enterprise.id,
         "issue.created",
@@ -118,7 +108,7 @@ def update_issue(
     unit: OrgUnit | None = None,
 ) -> EnterpriseIssue:
     check_version(issue, expected_version, allow_missing=False)
-    title = _clean(title)
+    title = blank_to_none(title)
     if not title:
         raise ServiceError(_l("Give the issue a title."), "title")
     # An unchanged, already passed due date must not block fixing a typo.
@@ -127,7 +117,7 @@ def update_issue(
     before = timeline.snapshot(issue, ISSUE_FIELDS)
     issue.category = IssueCategory(category)
     issue.title = title
-    issue.description = _clean(description)
+    issue.description = blank_to_none(description)
     issue.due_date = due_date
     issue.assignee = assignee
     issue.unit = unit

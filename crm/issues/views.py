@@ -7,12 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.access import Action, current_access
+from crm.clock import local_today
 from crm.extensions import db
 from crm.issues import services
 from crm.issues.forms import EditIssueForm, IssueFilterForm, IssueForm
 from crm.models import EnterpriseIssue, OrgUnit, User, Visit
 from crm.visits.forms import ActionForm
-from crm.visits.services import active_users, local_today
+from crm.visits.services import active_users
 from crm.web import save
 
 bp = Blueprint("issues", __name__)

@@ -10,15 +10,11 @@ from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import Enterprise, Note, User
 from crm.records import check_version, soft_delete
+from crm.text import excerpt
 
 MAX_BODY = 10000
 EXCERPT = 500  # what the file shows of a note (timeline "text")
 TITLE_EXCERPT = 60
-
-
-def excerpt(text: str, limit: int = EXCERPT) -> str:
-    text = (text or "").strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _clean_body(body: str | None) -> str:
@@ -30,9 +26,17 @@ def _clean_body(body: str | None) -> str:
     return body
 
 
-def _data(note: Note) -> dict:
+def note_title(note: Note) -> str:
+    """The note's first line, cut short: its headline in the file and the trash."""
     first_line = note.body.splitlines()[0] if note.body else ""
-    return {"title": excerpt(first_line, TITLE_EXCERPT), "text": excerpt(note.body)}
+    return excerpt(first_line, TITLE_EXCERPT)
+
+
+def _data(note: Note) -> dict:
+    return {
+        "title": note_title(note),
+        "text": excerpt(note.body, EXCERPT, keep_lines=True),
+    }
 
 
 def live_notes(enterprise_id: int) -> list[Note]:
@@ -77,7 +81,13 @@ def update_note(
     db.session.flush()
     # The whole texts would bloat the file; the change shows excerpts of both.
     data = _data(note)
-    data["changes"] = [{"field": "body", "old": excerpt(old), "new": excerpt(body)}]
+    data["changes"] = [
+        {
+            "field": "body",
+            "old": excerpt(old, EXCERPT, keep_lines=True),
+            "new": excerpt(body, EXCERPT, keep_lines=True),
+        }
+    ]
     timeline.record(
         note.enterprise_id,
         "note.updated",

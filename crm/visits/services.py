@@ -7,15 +7,14 @@ flush. The caller (a view or a task) owns the transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import joinedload
 
 from crm import timeline
+from crm.clock import local_noon, local_today
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import (
@@ -31,6 +30,7 @@ from crm.models import (
 )
 from crm.models.base import utcnow
 from crm.records import check_version, soft_delete
+from crm.text import blank_to_none, excerpt
 
 VISIT_FIELDS = [
     "kind",
@@ -53,36 +53,9 @@ TEXT_LENGTH = 500
 MAX_DAYS_AHEAD = 1
 
 
-# -- dates in the bureau's time zone -------------------------------------------
-def local_zone() -> ZoneInfo:
-    name = "Asia/Shanghai"
-    if has_app_context():
-        name = current_app.config.get("BABEL_DEFAULT_TIMEZONE", name)
-    return ZoneInfo(name)
-
-
-def local_today() -> date:
-    """Today where the staff are; UTC's date is wrong for the first eight hours of the day."""
-    return datetime.now(local_zone()).date()
-
-
-def local_noon(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=local_zone())
-
-
 # -- helpers -------------------------------------------------------------------
-def _clean(value: str | None) -> str | None:
-    value = (value or "").strip()
-    return value or None
-
-
-def _excerpt(text: str | None, length: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= length else text[: length - 1] + "…"
-
-
 def visit_title(visit: Visit) -> str:
-    return visit.place or _excerpt(visit.summary, TITLE_LENGTH)
+    return visit.place or excerpt(visit.summary, TITLE_LENGTH)
 
 
 def _check_visit_date(visit_date: date | None) -> None:
@@ -138,14 +111,14 @@ def log_visit(
     next_step_owner: User | None = None,
 ) -> Visit:
     """Log a visit or event; a next step (title + due date) becomes a follow-up."""
-    summary = _clean(summary)
+    summary = blank_to_none(summary)
     if not summary:
         raise ServiceError(_l("Write what was said."), "summary")
     _check_visit_date(visit_date)
     participants, contacts_met = list(participants), list(contacts_met)
     _check_participants(participants)
     _check_contacts(enterprise, contacts_met)
-    next_step_title = _clean(next_step_title)
+    next_step_title = blank_to_none(next_step_title)
     _check_next_step(next_step_title, next_step_due)
     if next_step_owner is not None and not next_step_owner.active:
         raise ServiceError(_l("Choose an active user."), "next_step_owner")
@@ -154,9 +127,9 @@ def log_visit(
         enterprise_id=enterprise.id,
         kind=VisitKind(kind),
         visit_date=visit_date,
-        place=_clean(place),
+        place=blank_to_none(place),
         summary=summary,
-        concerns=_clean(concerns),
+        concerns=blank_to_none(concerns),
         flag=Flag(flag or Flag.NONE),
         created_by_id=actor.id if actor else None,
     )
@@ -168,8 +141,8 @@ def log_visit(
     data = _visit_payload(visit)
     data.update(timeline.snapshot(visit, ["kind", "flag", "participants", "contacts_met"]))
     data.update(
-        text=_excerpt(visit.summary, TEXT_LENGTH),
-        concerns=_excerpt(visit.concerns, TEXT_LENGTH) or None,
+        text=excerpt(visit.summary, TEXT_LENGTH),
+        concerns=excerpt(visit.concerns, TEXT_LENGTH) or None,
         visit_date=visit.visit_date.isoformat(),
     )
     timeline.record(
@@ -217,7 +190,7 @@ def update_visit(
     contacts_met: Iterable[Contact] = (),
 ) -> Visit:
     check_version(visit, expected_version, allow_missing=False)
-    summary = _clean(summary)
+    summary = blank_to_none(summary)
     if not summary:
         raise ServiceError(_l("Write what was said."), "summary")
     _check_visit_date(visit_date)
@@ -228,9 +201,9 @@ def update_visit(
     before = timeline.snapshot(visit, VISIT_FIELDS)
     visit.kind = VisitKind(kind)
     visit.visit_date = visit_date
-    visit.place = _clean(place)
+    visit.place = blank_to_none(place)
     visit.summary = summary
-    visit.concerns = _clean(concerns)
+    visit.concerns = blank_to_none(concerns)
     visit.flag = Flag(flag or Flag.NONE)
     visit.participants = participants
     visit.contacts_met = contacts_met
@@ -294,7 +267,7 @@ def create_follow_up(
     owner: User | None = None,
     visit: Visit | None = None,
 ) -> FollowUp:
-    title = _clean(title)
+    title = blank_to_none(title)
     if not title:
         raise ServiceError(_l("Describe the next step."), "title")
     if due_date is None:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from crm.access import Action, current_access
 from crm.auth.views import safe_next
+from crm.clock import local_today
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import Contact, FollowUp, FollowUpStatus, User, Visit
@@ -115,7 +116,7 @@ def detail(visit_id):
         follow_ups=services.visit_follow_ups(visit),
         can_edit=access.can(Action.EDIT, visit.enterprise),
         delete_form=ActionForm(),
-        today=services.local_today(),
+        today=local_today(),
     )
 
 
@@ -188,7 +189,7 @@ def follow_ups():
     page = db.paginate(
         stmt, page=request.args.get("page", 1, type=int), per_page=100, error_out=False
     )
-    today = services.local_today()
+    today = local_today()
     groups: dict[str, list[FollowUp]] = {}
     for item in page.items:
         groups.setdefault(services.due_group(item, today), []).append(item)

@@ -1,0 +1,34 @@
+"""The bureau's calendar: due dates and visit days are local days, not UTC ones.
+
+UTC's date is wrong for the first eight hours of a day in China, so "overdue"
+and "today" are always computed here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+def local_zone() -> ZoneInfo:
+    name = DEFAULT_ZONE
+    if has_app_context():
+        name = current_app.config.get("BABEL_DEFAULT_TIMEZONE", name)
+    return ZoneInfo(name)
+
+
+def local_now() -> datetime:
+    return datetime.now(local_zone())
+
+
+def local_today() -> date:
+    return local_now().date()
+
+
+def local_noon(day: date) -> datetime:
+    """Where a dated event (a visit) sits in the time-ordered file."""
+    return datetime.combine(day, time(12, 0), tzinfo=local_zone())
