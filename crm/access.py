@@ -132,6 +132,30 @@ class Access:
         self.enterprise_or_abort(record.enterprise_id, action)
         return record
 
+    def related_or_abort(self, model, raw_id: str | None, enterprise: Enterprise, action: Action):
+        """A record named in the query string (``?visit_id=``) that must belong to ``enterprise``.
+
+        None when the parameter is absent or empty; anything else that is not one
+        of this enterprise's records answers 404, like a record outside the scope.
+        """
+        if raw_id is None or raw_id == "":
+            return None
+        if not raw_id.isdigit():
+            abort(404)
+        record = self.record_or_abort(model, int(raw_id), action)
+        if record.enterprise_id != enterprise.id:
+            abort(404)
+        return record
+
+    def require(self, action: Action) -> None:
+        """403 unless the role allows ``action`` at all (pages that create records)."""
+        if not self.role_allows(action):
+            abort(403)
+
+    def oversees_others(self) -> bool:
+        """Managers, leaders and admins look at other people's follow-ups; staff at their own."""
+        return self.sees_everything or self.role_allows(Action.MANAGE)
+
     def follow_up_to_complete_or_abort(self, follow_up_id: int):
         """A follow-up this user may mark done: its owner may, whatever their role;
         anyone else needs EDIT on the enterprise."""

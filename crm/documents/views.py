@@ -16,12 +16,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from crm.access import Access, Action, current_access
+from crm.access import Action, current_access
 from crm.documents.forms import DeleteForm, DocumentForm
 from crm.documents.services import attach_document, delete_document
 from crm.documents.storage import get_storage
 from crm.extensions import db
-from crm.models import Document, Enterprise, EnterpriseIssue, Visit
+from crm.models import Document, EnterpriseIssue, Visit
 from crm.web import save
 
 bp = Blueprint("documents", __name__)
@@ -31,26 +31,15 @@ def _file_url(enterprise_id: int) -> str:
     return url_for("enterprises.file", enterprise_id=enterprise_id)
 
 
-def _record_of(access: Access, model, param: str, enterprise: Enterprise):
-    """The visit or issue named in the query string; it must belong to this enterprise."""
-    raw = request.args.get(param)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        abort(404)
-    record = access.record_or_abort(model, int(raw), Action.EDIT)
-    if record.enterprise_id != enterprise.id:
-        abort(404)
-    return record
-
-
 @bp.route("/enterprises/<int:enterprise_id>/documents/new", methods=["GET", "POST"])
 @login_required
 def upload(enterprise_id):
     access = current_access()
     enterprise = access.enterprise_or_abort(enterprise_id, Action.EDIT)
-    visit = _record_of(access, Visit, "visit_id", enterprise)
-    issue = _record_of(access, EnterpriseIssue, "issue_id", enterprise)
+    visit = access.related_or_abort(Visit, request.args.get("visit_id"), enterprise, Action.EDIT)
+    issue = access.related_or_abort(
+        EnterpriseIssue, request.args.get("issue_id"), enterprise, Action.EDIT
+    )
     form = DocumentForm()
     if form.validate_on_submit():
         upload_file = form.file.data

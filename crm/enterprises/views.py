@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
@@ -114,9 +114,7 @@ def _duplicate_context(exc: DuplicateError, access: Access) -> dict:
     return {
         "duplicate": existing,
         # A link only where the viewer may open it; the name alone still stops a double entry.
-        "duplicate_visible": existing is not None
-        and access.in_scope(existing)
-        and (existing.deleted_at is None or access.is_admin),
+        "duplicate_visible": existing is not None and access.can(Action.READ, existing),
     }
 
 
@@ -124,8 +122,7 @@ def _duplicate_context(exc: DuplicateError, access: Access) -> dict:
 @login_required
 def new():
     access = current_access()
-    if not access.role_allows(Action.EDIT):
-        abort(403)
+    access.require(Action.EDIT)
     form = EnterpriseForm()
     _prepare_form(form, access, current_user)
     if request.method == "GET":

@@ -81,13 +81,7 @@ def index():
 def new(enterprise_id):
     access = current_access()
     enterprise = access.enterprise_or_abort(enterprise_id, Action.EDIT)
-    visit = None
-    if visit_id := request.args.get("visit_id", type=int):
-        visit = access.record_or_abort(Visit, visit_id, Action.READ)
-        if visit.enterprise_id != enterprise.id:
-            abort(404)
-    elif "visit_id" in request.args:
-        abort(404)
+    visit = access.related_or_abort(Visit, request.args.get("visit_id"), enterprise, Action.READ)
     form = IssueForm()
     _fill_choices(form)
     if form.validate_on_submit():

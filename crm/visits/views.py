@@ -166,11 +166,6 @@ def delete(visit_id):
 
 
 # -- follow-ups --------------------------------------------------------------------
-def _may_see_everyones(access) -> bool:
-    """Managers, leaders and admins oversee others' follow-ups; staff see their own."""
-    return access.sees_everything or access.role_allows(Action.MANAGE)
-
-
 @bp.route("/follow-ups", methods=["GET"])
 @login_required
 def follow_ups():
@@ -178,7 +173,7 @@ def follow_ups():
     form = FollowUpFilterForm(formdata=request.args)
     if not form.validate():
         form = FollowUpFilterForm(formdata=None)
-    see_all = form.who.data == "all" and _may_see_everyones(access)
+    see_all = form.who.data == "all" and access.oversees_others()
     status = FollowUpStatus(form.status.data or FollowUpStatus.OPEN.value)
     stmt = services.follow_ups_query(
         access.enterprise_scope(),
@@ -200,7 +195,7 @@ def follow_ups():
         groups=groups,
         group_order=["overdue", "today", "week", "later", "done"],
         see_all=see_all,
-        may_see_all=_may_see_everyones(access),
+        may_see_all=access.oversees_others(),
         may_edit=access.role_allows(Action.EDIT),
         today=today,
         done_form=ActionForm(),
