@@ -88,9 +88,11 @@ def configure_blueprints(app: Flask) -> None:
 
 def configure_templates(app: Flask) -> None:
     from crm import formatting, navigation
+    from crm.enterprises import timeline_display
 
     formatting.register(app)
     navigation.register(app)
+    timeline_display.register(app)
 
 
 def configure_security(app: Flask) -> None:

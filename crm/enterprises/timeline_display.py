@@ -2,8 +2,7 @@
 
 Events keep raw values (enum keys, ISO dates, names as they were); labels and
 formats are applied here, at display time, in the reader's language. Used by
-``templates/timeline/_event.html`` through the template globals registered in
-``crm.enterprises.views``.
+``templates/timeline/_event.html`` through the template globals ``register`` adds.
 """
 
 from __future__ import annotations
@@ -151,3 +150,9 @@ TEMPLATE_GLOBALS = {
     "timeline_related_links": related_links,
     "timeline_value": value_text,
 }
+
+
+def register(app) -> None:
+    # Globals, not context: the timeline partial is imported as a macro, by any
+    # feature's page, and imported macros see globals only.
+    app.jinja_env.globals.update(TEMPLATE_GLOBALS)

@@ -13,20 +13,12 @@ from crm.clock import local_now
 from crm.enterprises import queries, services
 from crm.enterprises.forms import EnterpriseForm, SearchForm
 from crm.enterprises.search import normalise_query
-from crm.enterprises.timeline_display import TEMPLATE_GLOBALS
 from crm.errors import DuplicateError, ServiceError, StaleEditError
 from crm.extensions import db
 from crm.models import Enterprise, OrgUnit
 from crm.records import STALE_MESSAGE
 
 bp = Blueprint("enterprises", __name__)
-
-
-@bp.record_once
-def _timeline_helpers(state):
-    # Globals, not context: the timeline partial is imported as a macro, by any
-    # feature's page, and imported macros see globals only.
-    state.app.jinja_env.globals.update(TEMPLATE_GLOBALS)
 
 
 # -- the register --------------------------------------------------------------------
