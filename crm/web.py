@@ -47,6 +47,9 @@ class Outcome:
 
     value: Any = None
     status: int | None = None
+    error: ServiceError | None = (
+        None  # the broken rule, for views that show more (a duplicate's link)
+    )
 
     @property
     def saved(self) -> bool:
@@ -71,5 +74,5 @@ def save(action: Callable[[], Any], form=None, *, invalid_status: int = 400) -> 
     except ServiceError as error:
         db.session.rollback()
         show_service_error(form, error)
-        return Outcome(status=invalid_status)
+        return Outcome(status=invalid_status, error=error)
     return Outcome(value=value)

@@ -6,17 +6,16 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import Access, Action, current_access
 from crm.clock import local_now
 from crm.enterprises import queries, services
 from crm.enterprises.forms import EnterpriseForm, SearchForm
 from crm.enterprises.search import normalise_query
-from crm.errors import DuplicateError, ServiceError, StaleEditError
+from crm.errors import DuplicateError, ServiceError
 from crm.extensions import db
 from crm.models import Enterprise, OrgUnit
-from crm.records import STALE_MESSAGE
+from crm.web import save, show_service_error
 
 bp = Blueprint("enterprises", __name__)
 
@@ -93,14 +92,6 @@ def _chosen_units(form: EnterpriseForm) -> list[OrgUnit]:
     return [db.session.get(OrgUnit, i) for i in sorted(ids)]
 
 
-def _show_error(form: EnterpriseForm, exc: ServiceError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
-    else:
-        flash(str(exc.message), "danger")
-
-
 def _duplicate_context(exc: DuplicateError, access: Access) -> dict:
     existing = db.session.get(Enterprise, exc.existing_id) if exc.existing_id else None
     return {
@@ -137,17 +128,17 @@ def new():
                 return redirect(url_for(".file", enterprise_id=enterprise.id))
         except DuplicateError as exc:
             db.session.rollback()
-            _show_error(form, exc)
+            show_service_error(form, exc)
             context.update(_duplicate_context(exc, access))
         except ServiceError as exc:
             db.session.rollback()
-            _show_error(form, exc)
+            show_service_error(form, exc)
         except IntegrityError:
             db.session.rollback()
             exc = services.duplicate_after_race(form.credit_code.data)
             if exc is None:
                 raise
-            _show_error(form, exc)
+            show_service_error(form, exc)
             context.update(_duplicate_context(exc, access))
     return render_template("enterprises/form.html", form=form, enterprise=None, **context)
 
@@ -174,43 +165,31 @@ def edit(enterprise_id):
     kept_units = [u for u in enterprise.units if u.id not in allowed_ids]
     form = EnterpriseForm(data=_initial_data(enterprise, allowed_ids))
     _prepare_form(form, access, enterprise.responsible)
-    status = 200
+    status, context = 200, {"similar": []}
     if form.validate_on_submit():
-        try:
-            services.update_enterprise(
+        outcome = save(
+            lambda: services.update_enterprise(
                 enterprise,
                 actor=current_user,
                 expected_version=form.version.data,
                 **_form_fields(form, _chosen_units(form) + kept_units),
-            )
-            db.session.commit()
+            ),
+            form,
+            invalid_status=200,
+        )
+        if outcome.saved:
             flash(_("Your changes have been saved."), "success")
             return redirect(url_for(".file", enterprise_id=enterprise.id))
-        except (StaleEditError, StaleDataError):
-            db.session.rollback()
-            flash(str(STALE_MESSAGE), "danger")
-            status = 409
-        except DuplicateError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-            return render_template(
-                "enterprises/form.html",
-                form=form,
-                enterprise=enterprise,
-                kept_units=kept_units,
-                similar=[],
-                **_duplicate_context(exc, access),
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
+        status = outcome.status
+        if isinstance(outcome.error, DuplicateError):
+            context.update(_duplicate_context(outcome.error, access))
     return (
         render_template(
             "enterprises/form.html",
             form=form,
             enterprise=enterprise,
             kept_units=kept_units,
-            similar=[],
+            **context,
         ),
         status,
     )
