@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import flash
+from flask import flash, redirect, url_for
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.errors import ServiceError, StaleEditError
@@ -76,3 +76,8 @@ def save(action: Callable[[], Any], form=None, *, invalid_status: int = 400) -> 
         show_service_error(form, error)
         return Outcome(status=invalid_status, error=error)
     return Outcome(value=value)
+
+
+def back_to_file(enterprise_id: int):
+    """After a change to one of its records, the user returns to the enterprise's file."""
+    return redirect(url_for("enterprises.file", enterprise_id=enterprise_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, render_template
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -16,13 +16,9 @@ from crm.contacts.services import (
 )
 from crm.extensions import db
 from crm.models import Contact, User
-from crm.web import save
+from crm.web import back_to_file, save
 
 bp = Blueprint("contacts", __name__)
-
-
-def _file_url(enterprise_id: int) -> str:
-    return url_for("enterprises.file", enterprise_id=enterprise_id)
 
 
 def _known_by_choices(form: ContactForm, enterprise, current: User | None = None) -> None:
@@ -77,7 +73,7 @@ def new(enterprise_id):
         if not outcome.saved:
             return _render(form, enterprise, status=outcome.status)
         flash(_("Contact %(name)s added.", name=outcome.value.name), "success")
-        return redirect(_file_url(enterprise.id))
+        return back_to_file(enterprise.id)
     return _render(form, enterprise, status=422 if form.is_submitted() else 200)
 
 
@@ -101,7 +97,7 @@ def edit(contact_id):
         if not outcome.saved:
             return _render(form, enterprise, contact, status=outcome.status)
         flash(_("Contact %(name)s saved.", name=contact.name), "success")
-        return redirect(_file_url(enterprise.id))
+        return back_to_file(enterprise.id)
     return _render(form, enterprise, contact, status=422 if form.is_submitted() else 200)
 
 
@@ -113,13 +109,13 @@ def delete(contact_id):
     form = DeleteForm()
     if not form.validate_on_submit():
         flash(_("The form has expired. Please reload the page and try again."), "danger")
-        return redirect(_file_url(enterprise_id))
+        return back_to_file(enterprise_id)
     outcome = save(
         lambda: delete_contact(
             contact, actor=current_user, expected_version=form.version.data or None
         ),
     )
     if not outcome.saved:
-        return redirect(_file_url(enterprise_id))
+        return back_to_file(enterprise_id)
     flash(_("Contact %(name)s deleted.", name=contact.name), "success")
-    return redirect(_file_url(enterprise_id))
+    return back_to_file(enterprise_id)

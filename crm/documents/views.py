@@ -7,7 +7,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    redirect,
     render_template,
     request,
     send_file,
@@ -22,13 +21,9 @@ from crm.documents.services import attach_document, delete_document
 from crm.documents.storage import get_storage
 from crm.extensions import db
 from crm.models import Document, EnterpriseIssue, Visit
-from crm.web import save
+from crm.web import back_to_file, save
 
 bp = Blueprint("documents", __name__)
-
-
-def _file_url(enterprise_id: int) -> str:
-    return url_for("enterprises.file", enterprise_id=enterprise_id)
 
 
 @bp.route("/enterprises/<int:enterprise_id>/documents/new", methods=["GET", "POST"])
@@ -61,7 +56,7 @@ def upload(enterprise_id):
         )
         if outcome.saved:
             flash(_("Document %(name)s attached.", name=outcome.value.filename), "success")
-            return redirect(_file_url(enterprise.id))
+            return back_to_file(enterprise.id)
     status = 422 if form.is_submitted() else 200
     action = url_for(
         "documents.upload",
@@ -117,8 +112,8 @@ def delete(document_id):
     enterprise_id = document.enterprise_id
     if not DeleteForm().validate_on_submit():
         flash(_("The form has expired. Please reload the page and try again."), "danger")
-        return redirect(_file_url(enterprise_id))
+        return back_to_file(enterprise_id)
     delete_document(document, actor=current_user)
     db.session.commit()
     flash(_("Document %(name)s deleted.", name=document.filename), "success")
-    return redirect(_file_url(enterprise_id))
+    return back_to_file(enterprise_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -14,7 +14,7 @@ from crm.issues.forms import EditIssueForm, IssueFilterForm, IssueForm
 from crm.models import EnterpriseIssue, OrgUnit, User, Visit
 from crm.visits.forms import ActionForm
 from crm.visits.services import active_users
-from crm.web import save
+from crm.web import back_to_file, save
 
 bp = Blueprint("issues", __name__)
 
@@ -42,10 +42,6 @@ def _issue_fields(form) -> dict:
         "assignee": db.session.get(User, form.assignee.data) if form.assignee.data else None,
         "unit": db.session.get(OrgUnit, form.unit.data) if form.unit.data else None,
     }
-
-
-def _to_file(enterprise_id: int):
-    return redirect(url_for("enterprises.file", enterprise_id=enterprise_id))
 
 
 @bp.route("/issues", methods=["GET"])
@@ -93,7 +89,7 @@ def new(enterprise_id):
         )
         if outcome.saved:
             flash(_("The issue was logged."), "success")
-            return _to_file(enterprise.id)
+            return back_to_file(enterprise.id)
     status = 400 if request.method == "POST" else 200
     return render_template(
         "issues/form.html", form=form, enterprise=enterprise, visit=visit
@@ -135,7 +131,7 @@ def edit(issue_id):
         )
         if outcome.saved:
             flash(_("The issue was saved."), "success")
-            return _to_file(issue.enterprise_id)
+            return back_to_file(issue.enterprise_id)
         status = outcome.status
     elif request.method == "POST":
         status = 400
@@ -154,4 +150,4 @@ def delete(issue_id):
     services.delete_issue(issue, actor=current_user)
     db.session.commit()
     flash(_("The issue was deleted."), "success")
-    return _to_file(enterprise_id)
+    return back_to_file(enterprise_id)

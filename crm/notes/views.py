@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, render_template
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,13 +10,9 @@ from crm.access import Action, current_access
 from crm.models import Note
 from crm.notes.forms import DeleteForm, NoteForm
 from crm.notes.services import add_note, delete_note, update_note
-from crm.web import save
+from crm.web import back_to_file, save
 
 bp = Blueprint("notes", __name__)
-
-
-def _file_url(enterprise_id: int) -> str:
-    return url_for("enterprises.file", enterprise_id=enterprise_id)
 
 
 def _render(form, enterprise, note=None, status=200):
@@ -43,7 +39,7 @@ def new(enterprise_id):
         if not outcome.saved:
             return _render(form, enterprise, status=outcome.status)
         flash(_("Note added."), "success")
-        return redirect(_file_url(enterprise.id))
+        return back_to_file(enterprise.id)
     return _render(form, enterprise, status=422 if form.is_submitted() else 200)
 
 
@@ -66,7 +62,7 @@ def edit(note_id):
         if not outcome.saved:
             return _render(form, enterprise, note, status=outcome.status)
         flash(_("Note saved."), "success")
-        return redirect(_file_url(enterprise.id))
+        return back_to_file(enterprise.id)
     return _render(form, enterprise, note, status=422 if form.is_submitted() else 200)
 
 
@@ -78,11 +74,11 @@ def delete(note_id):
     form = DeleteForm()
     if not form.validate_on_submit():
         flash(_("The form has expired. Please reload the page and try again."), "danger")
-        return redirect(_file_url(enterprise_id))
+        return back_to_file(enterprise_id)
     outcome = save(
         lambda: delete_note(note, actor=current_user, expected_version=form.version.data or None),
     )
     if not outcome.saved:
-        return redirect(_file_url(enterprise_id))
+        return back_to_file(enterprise_id)
     flash(_("Note deleted."), "success")
-    return redirect(_file_url(enterprise_id))
+    return back_to_file(enterprise_id)

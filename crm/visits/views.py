@@ -15,7 +15,7 @@ from crm.extensions import db
 from crm.models import Contact, FollowUp, FollowUpStatus, User, Visit
 from crm.visits import services
 from crm.visits.forms import ActionForm, EditVisitForm, FollowUpFilterForm, NewVisitForm
-from crm.web import save
+from crm.web import back_to_file, save
 
 bp = Blueprint("visits", __name__)
 
@@ -71,10 +71,6 @@ def _visit_fields(form) -> dict:
     }
 
 
-def _to_file(enterprise_id: int):
-    return redirect(url_for("enterprises.file", enterprise_id=enterprise_id))
-
-
 # -- visits ------------------------------------------------------------------------
 @bp.route("/enterprises/<int:enterprise_id>/visits/new", methods=["GET", "POST"])
 @login_required
@@ -99,7 +95,7 @@ def new(enterprise_id):
         )
         if outcome.saved:
             flash(_("The visit was logged."), "success")
-            return _to_file(enterprise.id)
+            return back_to_file(enterprise.id)
     status = 400 if request.method == "POST" else 200
     return render_template("visits/form.html", form=form, enterprise=enterprise), status
 
@@ -142,7 +138,7 @@ def edit(visit_id):
         )
         if outcome.saved:
             flash(_("The visit was saved."), "success")
-            return _to_file(enterprise.id)
+            return back_to_file(enterprise.id)
         status = outcome.status
     elif request.method == "POST":
         status = 400
@@ -162,7 +158,7 @@ def delete(visit_id):
     services.delete_visit(visit, actor=current_user)
     db.session.commit()
     flash(_("The visit was deleted."), "success")
-    return _to_file(enterprise_id)
+    return back_to_file(enterprise_id)
 
 
 # -- follow-ups --------------------------------------------------------------------
