@@ -65,11 +65,17 @@ def configure_blueprints(app: Flask) -> None:
     from crm.admin.views import bp as admin_bp
     from crm.auth.views import bp as auth_bp
     from crm.contacts.views import bp as contacts_bp
+    from crm.dashboard.views import bp as dashboard_bp
     from crm.documents.views import bp as documents_bp
     from crm.enterprises.views import bp as enterprises_bp
     from crm.home.views import bp as home_bp
     from crm.issues.views import bp as issues_bp
     from crm.notes.views import bp as notes_bp
+    from crm.opportunities.views import bp as opportunities_bp
+    from crm.policies.views import bp as policies_bp
+    from crm.projects.views import bp as projects_bp
+    from crm.reports.views import bp as reports_bp
+    from crm.targets.views import bp as targets_bp
     from crm.visits.views import bp as visits_bp
 
     for bp in (
@@ -81,7 +87,13 @@ def configure_blueprints(app: Flask) -> None:
         issues_bp,
         notes_bp,
         documents_bp,
+        projects_bp,
+        policies_bp,
+        dashboard_bp,
+        reports_bp,
+        opportunities_bp,
         admin_bp,
+        targets_bp,
     ):
         app.register_blueprint(bp)
 

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Select, event, false, or_, select, true
 from sqlalchemy.orm import Session, attributes
 
 from crm.extensions import db
-from crm.models import Enterprise, FollowUp, OrgUnit, Role, User
+from crm.models import Enterprise, FollowUp, OrgUnit, Project, Role, User
 
 
 class Action(StrEnum):
@@ -164,6 +164,68 @@ class Access:
             self.enterprise_or_abort(follow_up.enterprise_id, Action.EDIT)
         return follow_up
 
+    # -- projects --------------------------------------------------------------
+    def project_scope(self) -> ColumnElement[bool]:
+        """SQL condition on Project joined to its Enterprise: the project is in scope.
+
+        A project is seen by whoever sees its enterprise, and by the units it is
+        attached to (county, park, task force, outbound office) and those above them.
+        """
+        if self.user is None:
+            return false()
+        if self.sees_everything:
+            return true()
+        in_units = [
+            Project.unit_paths.contains("|" + unit.path, autoescape=True)
+            for unit in self.user.units
+        ]
+        return or_(self.enterprise_scope(), *in_units)
+
+    def projects(self, *, include_deleted: bool = False) -> Select:
+        stmt = (
+            select(Project)
+            .join(Enterprise, Enterprise.id == Project.enterprise_id)
+            .where(self.project_scope())
+        )
+        if not include_deleted:
+            stmt = stmt.where(Project.deleted_at.is_(None), Enterprise.deleted_at.is_(None))
+        return stmt
+
+    def project_in_scope(self, project: Project) -> bool:
+        if self.user is None:
+            return False
+        if self.sees_everything or self.in_scope(project.enterprise):
+            return True
+        return any(unit.id in self.unit_ids for unit in project.units)
+
+    def can_project(self, action: Action, project: Project) -> bool:
+        return (
+            self.project_in_scope(project)
+            and self.role_allows(action)
+            and project.deleted_at is None
+            and project.enterprise.deleted_at is None
+        )
+
+    def project_or_abort(self, project_id: int, action: Action = Action.READ) -> Project:
+        project = db.session.get(Project, project_id)
+        if (
+            project is None
+            or project.deleted_at is not None
+            or project.enterprise.deleted_at is not None
+            or not self.project_in_scope(project)
+        ):
+            abort(404)
+        if not self.role_allows(action):
+            abort(403)
+        return project
+
+    def unit_or_abort(self, unit_id: int) -> OrgUnit:
+        """A unit whose figures this user may read: their own units and below (all for global roles)."""
+        unit = db.session.get(OrgUnit, unit_id)
+        if unit is None or not (self.sees_everything or unit.id in self.unit_ids):
+            abort(404)
+        return unit
+
     # -- units and people ------------------------------------------------------
     def units(self) -> Select:
         """Units this user may attach records to (all of them for global roles)."""
@@ -183,13 +245,40 @@ def unit_paths_key(units) -> str:
     return "|" + "|".join(paths) + "|" if paths else ""
 
 
+PROJECT_UNIT_FIELDS = ("county", "park", "task_force", "outbound_office") + tuple(
+    f"{name}_id" for name in ("county", "park", "task_force", "outbound_office")
+)
+
+
+def _project_units(session: Session, project: Project) -> list[OrgUnit]:
+    """The project's units, whether set as relationships or as ids."""
+    units = []
+    for name in ("county", "park", "task_force", "outbound_office"):
+        if attributes.get_history(project, name).has_changes():
+            unit = getattr(project, name)
+        elif attributes.get_history(project, f"{name}_id").has_changes():
+            unit_id = getattr(project, f"{name}_id")
+            unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
+        else:
+            unit = getattr(project, name)
+        if unit is not None:
+            units.append(unit)
+    return units
+
+
 def _keep_unit_paths(session: Session, _context, _instances) -> None:
-    """Before every flush: enterprises whose units changed get their unit_paths again."""
+    """Before every flush: enterprises and projects whose units changed get their unit_paths again."""
     for obj in list(session.new) + list(session.dirty):
         if isinstance(obj, Enterprise):
             history = attributes.get_history(obj, "units")
             if obj in session.new or history.has_changes():
                 obj.unit_paths = unit_paths_key(obj.units)
+        elif isinstance(obj, Project):
+            changed = any(
+                attributes.get_history(obj, name).has_changes() for name in PROJECT_UNIT_FIELDS
+            )
+            if obj in session.new or changed:
+                obj.unit_paths = unit_paths_key(_project_units(session, obj))
 
 
 event.listen(Session, "before_flush", _keep_unit_paths)

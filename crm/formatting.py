@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale, gettext
@@ -51,6 +51,14 @@ def amount_wan(value: Decimal | int | str | None) -> str:
     return gettext("%(amount)s ten thousand yuan", amount=f"{value.normalize():,f}")
 
 
+def percent(value: Decimal | str | None, places: int = 1) -> str:
+    """A rate as a percentage (0.7 -> 70.0%); no rate (nothing to divide by) is "—"."""
+    if value is None or value == "":
+        return "—"
+    value = Decimal(str(value)) * 100
+    return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}%"
+
+
 def filesize(num: int | None) -> str:
     if num is None:
         return ""
@@ -66,6 +74,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["datetime_text"] = datetime_text
     app.jinja_env.filters["amount_wan"] = amount_wan
     app.jinja_env.filters["filesize"] = filesize
+    app.jinja_env.filters["percent"] = percent
     app.jinja_env.filters["label"] = labels.label
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["get_locale"] = get_locale

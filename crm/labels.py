@@ -11,11 +11,16 @@ import enum
 from flask_babel import lazy_gettext as _l
 
 from crm.models.types import (
+    AttractionChannel,
     DocumentKind,
     Flag,
     FollowUpStatus,
+    FundsSource,
     IssueCategory,
     IssueStatus,
+    OutboundRole,
+    PolicyStatus,
+    ProjectStage,
     Role,
     UnitKind,
     VisitKind,
@@ -84,6 +89,46 @@ DOCUMENT_KIND = {
     DocumentKind.OTHER: _l("Other document"),
 }
 
+PROJECT_STAGE = {
+    ProjectStage.RESERVE: _l("Reserve"),
+    ProjectStage.NEGOTIATION: _l("In negotiation"),
+    ProjectStage.SIGNED: _l("Signed"),
+    ProjectStage.LANDED: _l("Landed"),
+    ProjectStage.STARTED: _l("Construction started"),
+    ProjectStage.PRODUCING: _l("Completed and producing"),
+    ProjectStage.REACHED_TARGET: _l("Reached design output"),
+    ProjectStage.TERMINATED: _l("Terminated"),
+}
+
+ATTRACTION_CHANNEL = {
+    AttractionChannel.INDUSTRY_CHAIN: _l("Industry-chain promotion"),
+    AttractionChannel.FUND: _l("Fund-led promotion"),
+    AttractionChannel.DOOR_KNOCKING: _l("Door-knocking"),
+    AttractionChannel.CHAMBER: _l("Chamber of commerce"),
+    AttractionChannel.LEADER_LED: _l("Leader-led"),
+    AttractionChannel.OUTBOUND_OFFICE: _l("Outbound office"),
+    AttractionChannel.OTHER: _l("Other channel"),
+}
+
+OUTBOUND_ROLE = {
+    OutboundRole.LEAD_CAPTURE: _l("Lead capture"),
+    OutboundRole.NEGOTIATION: _l("Negotiation"),
+    OutboundRole.SIGNING: _l("Signing"),
+}
+
+FUNDS_SOURCE = {
+    FundsSource.OUTSIDE_PROVINCE: _l("Outside the province"),
+    FundsSource.OUTSIDE_CITY: _l("Outside the city (in the province)"),
+    FundsSource.WITHIN_CITY: _l("Within the city"),
+}
+
+POLICY_STATUS = {
+    PolicyStatus.PROPOSED: _l("Proposed"),
+    PolicyStatus.APPROVED: _l("Approved"),
+    PolicyStatus.HONOURED: _l("Honoured"),
+    PolicyStatus.CLAWED_BACK: _l("Clawed back"),
+}
+
 TAG = {
     "fortune_global_500": _l("Fortune Global 500"),
     "china_top_500": _l("China Top 500"),
@@ -135,6 +180,33 @@ FIELD = {
     "assignee": _l("Assigned to"),
     "unit": _l("Unit"),
     "body": _l("Note"),
+    "description_en": _l("English description"),
+    "county": _l("County / district"),
+    "park": _l("Park / new area"),
+    "task_force": _l("Industry task force"),
+    "channel": _l("Attraction channel"),
+    "outbound_office": _l("Outbound office"),
+    "outbound_role": _l("Role of the outbound office"),
+    "contract_amount_wan": _l("Contract amount (万元)"),
+    "is_out_of_province": _l("Investor from outside the province"),
+    "is_reinvestment": _l("Reinvestment"),
+    "fdi_usd_wan": _l("FDI (万美元)"),
+    "platform_number": _l("City platform project number"),
+    "committed_investment_wan": _l("Committed investment (万元)"),
+    "committed_output_wan": _l("Committed yearly output (万元)"),
+    "committed_tax_wan": _l("Committed yearly tax (万元)"),
+    "committed_jobs": _l("Committed jobs"),
+    "planned_start_on": _l("Planned start of construction"),
+    "is_promoted": _l("On the public opportunity list"),
+    "public_fields": _l("Fields shown publicly"),
+    "stage": _l("Stage"),
+    "basis": _l("Basis document"),
+    "value_wan": _l("Value (万元)"),
+    "conditions": _l("Conditions"),
+    "project": _l("Project"),
+    "amount_wan": _l("Amount (万元)"),
+    "source": _l("Source"),
+    "month": _l("Month"),
 }
 
 _BY_ENUM: dict[type[enum.Enum], dict] = {
@@ -146,6 +218,11 @@ _BY_ENUM: dict[type[enum.Enum], dict] = {
     IssueCategory: ISSUE_CATEGORY,
     IssueStatus: ISSUE_STATUS,
     DocumentKind: DOCUMENT_KIND,
+    ProjectStage: PROJECT_STAGE,
+    AttractionChannel: ATTRACTION_CHANNEL,
+    OutboundRole: OUTBOUND_ROLE,
+    FundsSource: FUNDS_SOURCE,
+    PolicyStatus: POLICY_STATUS,
 }
 
 

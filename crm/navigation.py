@@ -12,7 +12,11 @@ MENU = [
     ("enterprises.index", _l("Enterprises"), None),
     ("visits.follow_ups", _l("Follow-ups"), None),
     ("issues.index", _l("Enterprise issues"), None),
+    ("projects.index", _l("Projects"), None),
+    ("dashboard.city", _l("Dashboard"), None),
+    ("reports.index", _l("Monthly ranking"), None),
     ("admin.index", _l("Administration"), "admin"),
+    ("targets.index", _l("Targets and rules"), "admin"),
 ]
 
 

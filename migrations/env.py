@@ -48,10 +48,12 @@ def get_metadata():
 
 def render_item(type_, obj, autogen_context):
     """Write our custom column types as plain SQLAlchemy ones, so migrations never import app code."""
-    from crm.models.base import UTCDateTime
+    from crm.models.base import UTCDateTime, WanAmount
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, WanAmount):
+        return "sa.BigInteger()"
     return False
 
 

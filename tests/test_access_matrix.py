@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import os
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from flask_login.utils import _create_identifier
@@ -30,15 +31,19 @@ from crm.models import (
     Enterprise,
     EnterpriseIssue,
     FollowUp,
+    FundsSource,
     Industry,
     IssueCategory,
     Note,
+    ProjectStage,
     Role,
     UnitKind,
     User,
     Visit,
     VisitKind,
 )
+from crm.policies.services import create_policy
+from crm.projects.services import create_project, record_funds
 
 # What each role may do, by kind of rule.
 PUBLIC = "public"  # no sign-in needed
@@ -47,6 +52,7 @@ CREATE = "create"  # create records: admin, manager, staff (leader reads only)
 READ = "read"  # a record of unit A
 EDIT = "edit"  # change a record of unit A
 MANAGE = "manage"  # delete an enterprise: admin and managers of its units
+MANAGER_ROLE = "manager_role"  # city-wide acts of managers (publish a report): admin, managers
 ADMIN = "admin"  # the admin area
 
 RULES: dict[str, dict[str, str]] = {
@@ -80,8 +86,29 @@ RULES: dict[str, dict[str, str]] = {
     "documents.upload": {"GET": EDIT, "POST": EDIT},
     "documents.download": {"GET": READ},
     "documents.delete": {"POST": EDIT},
+    # Projects (issue 3): the world's project is attached to unit A.
+    "projects.index": {"GET": SIGNED_IN},
+    "projects.new": {"GET": EDIT, "POST": EDIT},
+    "projects.detail": {"GET": READ},
+    "projects.edit": {"GET": EDIT, "POST": EDIT},
+    "projects.stage": {"GET": EDIT, "POST": EDIT},
+    "projects.funds": {"GET": EDIT, "POST": EDIT},
+    "projects.delete": {"POST": MANAGE},
+    "policies.new": {"GET": EDIT, "POST": EDIT},
+    "policies.edit": {"GET": EDIT, "POST": EDIT},
+    "policies.delete": {"POST": EDIT},
+    "dashboard.city": {"GET": SIGNED_IN},
+    "dashboard.unit": {"GET": READ},
+    "reports.index": {"GET": SIGNED_IN},
+    "reports.month": {"GET": SIGNED_IN},
+    "reports.xlsx": {"GET": SIGNED_IN},
+    "reports.printable": {"GET": SIGNED_IN},
+    "reports.publish": {"POST": MANAGER_ROLE},
+    "opportunities.index": {"GET": PUBLIC},
+    "opportunities.detail": {"GET": PUBLIC},
 }
-ADMIN_PREFIX = "admin."
+# Blueprints that are the admin area as a whole.
+ADMIN_BLUEPRINTS = {"admin", "targets"}
 SKIPPED = {"static"}
 
 USERS = ["anonymous", "admin", "leader", "manager_own", "staff_own", "manager_other", "staff_other"]
@@ -99,6 +126,8 @@ def expected(rule: str, who: str) -> str:
         return "ok" if who == "admin" else 403
     if rule == CREATE:
         return 403 if who == "leader" else "ok"
+    if rule == MANAGER_ROLE:
+        return "ok" if who == "admin" or who.startswith("manager") else 403
     if who.endswith("_other"):
         return 404
     if rule == READ:
@@ -111,7 +140,7 @@ def expected(rule: str, who: str) -> str:
 
 
 def rule_for(endpoint: str, method: str) -> str | None:
-    if endpoint.startswith(ADMIN_PREFIX):
+    if endpoint.split(".")[0] in ADMIN_BLUEPRINTS:
         return ADMIN
     return RULES.get(endpoint, {}).get(method)
 
@@ -188,6 +217,26 @@ def world(app, db, credit_code):
     industry = Industry(name="数字经济")
     db.session.add_all([contact, visit, note, deleted_note, issue, industry])
     db.session.flush()
+    with app.test_request_context():
+        project = create_project(
+            enterprise,
+            actor=staff,
+            name="长盈精密二期",
+            county=unit_a,
+            contract_amount_wan=Decimal("50000"),
+            stage=ProjectStage.SIGNED,
+            stage_on=date.today() - timedelta(days=40),
+        )
+        project.is_promoted = True
+        project.public_fields = ["industry", "county"]
+        policy = create_policy(enterprise, actor=staff, name="设备补贴", project=project)
+        record_funds(
+            project,
+            actor=staff,
+            month=date.today(),
+            source=FundsSource.OUTSIDE_PROVINCE,
+            amount_wan=Decimal("1200.5"),
+        )
     follow_up = FollowUp(
         enterprise_id=enterprise.id,
         visit_id=visit.id,
@@ -221,6 +270,10 @@ def world(app, db, credit_code):
         "item_id": industry.id,
         "kind": "industries",
         "record_id": deleted_note.id,
+        "project_id": project.id,
+        "policy_id": policy.id,
+        "year": date.today().year,
+        "month": date.today().month,
     }
     return {name: user.id for name, user in users.items()}, ids
 

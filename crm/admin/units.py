@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from crm.errors import ServiceError
 from crm.extensions import db
-from crm.models import Enterprise, OrgUnit, UnitKind
+from crm.models import Enterprise, OrgUnit, Project, UnitKind
 from crm.records import check_version
 
 
@@ -66,14 +66,15 @@ def move_unit(unit: OrgUnit, new_parent: OrgUnit | None) -> None:
         child.path = new_path + child.path[len(old_path) :]
     unit.path = new_path
     db.session.flush()
-    # Enterprises keep their units' paths for access checks (see crm.access);
+    # Enterprises and projects keep their units' paths for access checks (see crm.access);
     # every path at or below the moved unit starts with "|" + old_path there.
-    db.session.execute(
-        update(Enterprise)
-        .where(Enterprise.unit_paths.contains("|" + old_path, autoescape=True))
-        .values(unit_paths=func.replace(Enterprise.unit_paths, "|" + old_path, "|" + new_path))
-        .execution_options(synchronize_session=False)
-    )
+    for model in (Enterprise, Project):
+        db.session.execute(
+            update(model)
+            .where(model.unit_paths.contains("|" + old_path, autoescape=True))
+            .values(unit_paths=func.replace(model.unit_paths, "|" + old_path, "|" + new_path))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def update_unit(

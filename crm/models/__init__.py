@@ -11,19 +11,57 @@ from crm.models.activity import (
 )
 from crm.models.enterprise import Contact, Enterprise, EnterpriseGram, Note, enterprise_unit
 from crm.models.org import LoginAttempt, OrgUnit, User, user_unit
+from crm.models.project import (
+    KEY_PROJECT_THRESHOLD_WAN,
+    PUBLIC_FIELDS,
+    CountingRule,
+    FundsEntry,
+    MonthlyReport,
+    MonthlyReportRow,
+    Policy,
+    Project,
+    ProjectStageChange,
+    StallThreshold,
+    Target,
+    counting_rule_industry,
+)
 from crm.models.reference import Chamber, Industry
 from crm.models.types import (
+    STAGE_LADDER,
+    AttractionChannel,
     DocumentKind,
     Flag,
     FollowUpStatus,
+    FundsSource,
     IssueCategory,
     IssueStatus,
+    OutboundRole,
+    PolicyStatus,
+    ProjectStage,
     Role,
     UnitKind,
     VisitKind,
 )
 
 __all__ = [
+    "AttractionChannel",
+    "CountingRule",
+    "FundsEntry",
+    "FundsSource",
+    "KEY_PROJECT_THRESHOLD_WAN",
+    "MonthlyReport",
+    "MonthlyReportRow",
+    "OutboundRole",
+    "PUBLIC_FIELDS",
+    "Policy",
+    "PolicyStatus",
+    "Project",
+    "ProjectStage",
+    "ProjectStageChange",
+    "STAGE_LADDER",
+    "StallThreshold",
+    "Target",
+    "counting_rule_industry",
     "Chamber",
     "Contact",
     "Document",

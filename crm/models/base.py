@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Integer, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, func
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -80,3 +81,34 @@ def exists_on(obj, dialect_name: str) -> bool:
     """
     condition = getattr(obj, "_ddl_if", None)
     return condition is None or condition.dialect in (None, dialect_name)
+
+
+class WanAmount(TypeDecorator):
+    """An amount in 万元 (a Decimal with up to four places), stored as whole yuan.
+
+    1 万元 = 10,000 yuan, so four decimal places of 万元 are exactly one yuan. As an
+    integer the amount is exact on every backend: SQLite has no decimal type (its
+    NUMERIC is a float), and sums over a hundred thousand floats drift.
+    Columns of this type are named ``*_yuan`` in the database for that reason.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+    PLACES = Decimal("0.0001")
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+        if amount != amount.quantize(self.PLACES):
+            raise ValueError(f"{amount} 万元 has more than four decimal places")
+        return int(amount.scaleb(4))
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return Decimal(int(value)).scaleb(-4)
+
+    @property
+    def python_type(self):
+        return Decimal

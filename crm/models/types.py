@@ -78,3 +78,57 @@ class DocumentKind(enum.StrEnum):
     PHOTO = "photo"
     REPORT = "report"
     OTHER = "other"
+
+
+class ProjectStage(enum.StrEnum):
+    """The lifecycle of an investment project, in order; TERMINATED can follow any stage."""
+
+    RESERVE = "reserve"
+    NEGOTIATION = "negotiation"
+    SIGNED = "signed"
+    LANDED = "landed"
+    STARTED = "started"
+    PRODUCING = "producing"
+    REACHED_TARGET = "reached_target"
+    TERMINATED = "terminated"
+
+
+# The stages a project climbs through, lowest first (TERMINATED is off the ladder).
+STAGE_LADDER: tuple[ProjectStage, ...] = (
+    ProjectStage.RESERVE,
+    ProjectStage.NEGOTIATION,
+    ProjectStage.SIGNED,
+    ProjectStage.LANDED,
+    ProjectStage.STARTED,
+    ProjectStage.PRODUCING,
+    ProjectStage.REACHED_TARGET,
+)
+
+
+class AttractionChannel(enum.StrEnum):
+    INDUSTRY_CHAIN = "industry_chain"
+    FUND = "fund"
+    DOOR_KNOCKING = "door_knocking"
+    CHAMBER = "chamber"
+    LEADER_LED = "leader_led"
+    OUTBOUND_OFFICE = "outbound_office"
+    OTHER = "other"
+
+
+class OutboundRole(enum.StrEnum):
+    LEAD_CAPTURE = "lead_capture"
+    NEGOTIATION = "negotiation"
+    SIGNING = "signing"
+
+
+class FundsSource(enum.StrEnum):
+    OUTSIDE_PROVINCE = "outside_province"
+    OUTSIDE_CITY = "outside_city"
+    WITHIN_CITY = "within_city"
+
+
+class PolicyStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    HONOURED = "honoured"
+    CLAWED_BACK = "clawed_back"

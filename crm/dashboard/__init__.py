@@ -1,0 +1,1 @@
+"""The dashboards: the whole city (the reader's scope) and one unit."""

@@ -1,0 +1,1 @@
+"""Admin pages: yearly targets, counting rules and stall thresholds."""
