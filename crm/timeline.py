@@ -28,7 +28,8 @@ def plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value)
+        # One text per number: 100 万元 read back as 100.0000 is not a change.
+        return format(value.normalize(), "f")
     if isinstance(value, list | tuple | set | frozenset):
         return sorted(plain(v) for v in value)
     if hasattr(value, "name"):  # a related row: keep its name as it was then

@@ -9,7 +9,8 @@ and a month, the period runs from 1 January to the month's last day:
 - completion rate 建成率 = signed that were producing by then / signed;
 - performance rate 履约率 = signed performing on schedule / signed, where a
   project is off schedule when its committed start date has passed without it
-  having started by that date, or when a policy granted for it was clawed back;
+  having started by that date, when a policy granted for it was clawed back,
+  or when it was terminated;
 - funds-in-place rate 资金到位率 = funds in place up to the period's end for the
   signed projects with a contract amount / their contract amount;
 - out-of-province funds 省外到位资金: funds entries from outside the province
@@ -41,6 +42,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
 )
 
 from crm.extensions import db
@@ -160,7 +162,8 @@ def _performing(period: Period) -> ColumnElement:
         Policy.status == PolicyStatus.CLAWED_BACK,
         Policy.deleted_at.is_(None),
     )
-    return case((late_start, 0), (clawed_back, 0), else_=1)
+    terminated = Project.terminated_on <= period.end
+    return case((terminated, 0), (late_start, 0), (clawed_back, 0), else_=1)
 
 
 def _by(day_column, period: Period) -> ColumnElement:
@@ -560,9 +563,9 @@ def stalled_condition(today: date) -> ColumnElement[bool]:
                 )
             )
         if stage in city:
-            rest = Project.county_id.is_(None)
+            rest = true()
             if overrides:
-                rest = or_(rest, Project.county_id.not_in(list(overrides)))
+                rest = or_(Project.county_id.is_(None), Project.county_id.not_in(list(overrides)))
             options.append(
                 and_(rest, Project.last_progress_on < today - timedelta(days=city[stage]))
             )

@@ -7,7 +7,10 @@ are allowed with a reason and marked irregular.
 
 Milestones: reaching a rung dates every rung below it that has no date yet (a
 project recorded as started has also landed); going back clears the dates of
-the rungs above the new stage; terminating keeps the dates (a terminated
+the rungs above the new stage, for every period: a move back is a reduction
+(核减) of what was counted, not an event of the month it happens in, so
+recomputed figures of earlier months drop it too (a published report keeps its
+figures and shows the difference). Terminating keeps the dates (a terminated
 project was signed, and the rates count it as signed and not landed).
 """
 

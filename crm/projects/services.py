@@ -336,6 +336,9 @@ def record_funds(
     corrects: FundsEntry | None = None,
 ) -> FundsEntry:
     """Add funds in place for a month; a correction is a new entry naming the one it corrects."""
+    if corrects is not None:
+        # A correction adjusts the same month and source as the entry it corrects.
+        month, source = corrects.month, corrects.source
     if month is None:
         raise ServiceError(_l("Choose the month."), "month")
     month = first_of_month(month)
@@ -352,8 +355,6 @@ def record_funds(
             raise ServiceError(_l("The entry corrected belongs to another project."), "corrects")
         if not note:
             raise ServiceError(_l("Say why the entry is corrected."), "note")
-        # A correction adjusts the same month and source as the entry it corrects.
-        month, source = corrects.month, corrects.source
     if project.signed_on is None:
         raise ServiceError(_l("Funds are reported for signed projects only."), "amount_wan")
     entry = FundsEntry(
