@@ -354,3 +354,24 @@ def test_who_sees_a_project(app, db, make_unit, make_user, make_enterprise):
         db.session.commit()
     assert project.unit_paths == ""
     assert not Access(users["task_force"]).project_in_scope(project)
+
+
+def test_reporting_funds_is_progress_but_does_not_spoil_an_open_edit_form(app, db, firm):
+    with app.test_request_context():
+        project = _new(firm, ProjectStage.SIGNED, date(2026, 1, 5))
+        db.session.commit()
+        version = project.version
+        record_funds(
+            project,
+            actor=None,
+            month=date(2026, 2, 1),
+            source=FundsSource.WITHIN_CITY,
+            amount_wan=D("10"),
+        )
+        db.session.commit()
+        db.session.expire_all()
+        project = db.session.get(Project, project.id)
+        assert project.last_progress_on == local_today()
+        assert project.version == version
+        update_project(project, actor=None, expected_version=version, name="二期（调整）")
+        db.session.commit()

@@ -11,7 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm import timeline
 from crm.clock import local_today
@@ -321,6 +322,23 @@ def delete_project(project: Project, *, actor: User | None) -> None:
 
 
 # -- funds in place ----------------------------------------------------------------
+def _note_progress(project: Project, day: date) -> None:
+    """Move ``last_progress_on`` forward without bumping the project's version.
+
+    Reporting funds is progress (the project is not stalled) but not an edit of
+    the project: someone's open edit form must not turn stale because of it.
+    """
+    if day <= project.last_progress_on:
+        return
+    db.session.execute(
+        update(Project)
+        .where(Project.id == project.id)
+        .values(last_progress_on=day)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(project, "last_progress_on", day)
+
+
 def first_of_month(day: date) -> date:
     return day.replace(day=1)
 
@@ -367,7 +385,7 @@ def record_funds(
         recorded_by_id=actor.id if actor else None,
     )
     db.session.add(entry)
-    project.last_progress_on = max(project.last_progress_on, local_today())
+    _note_progress(project, local_today())
     db.session.flush()
     data = _payload(project)
     data.update(
