@@ -114,7 +114,7 @@ class Config:
             # Embedded default: kombu's filesystem transport needs no server and
             # still lets separate worker and beat processes talk to each other.
             queue_dir = instance_path / "broker"
-            for sub in ("out", "processed"):
+            for sub in ("out", "processed", "control"):
                 (queue_dir / sub).mkdir(parents=True, exist_ok=True)
             broker_url = "filesystem://"
             broker_options = {
@@ -122,6 +122,8 @@ class Config:
                 "data_folder_out": str(queue_dir / "out"),
                 "processed_folder": str(queue_dir / "processed"),
                 "store_processed": False,
+                # Exchange tables; kombu's default is ./control in the working directory.
+                "control_folder": str(queue_dir / "control"),
             }
 
         return {
