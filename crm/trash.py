@@ -23,6 +23,8 @@ from crm.models import (
     EnterpriseIssue,
     FollowUp,
     Note,
+    Policy,
+    Project,
     User,
     Visit,
 )
@@ -38,6 +40,8 @@ KINDS: dict[str, type] = {
     "issue": EnterpriseIssue,
     "note": Note,
     "document": Document,
+    "project": Project,
+    "policy": Policy,
 }
 
 KIND_LABELS = {
@@ -48,6 +52,8 @@ KIND_LABELS = {
     "issue": _l("Enterprise issue"),
     "note": _l("Note"),
     "document": _l("Document"),
+    "project": _l("Project"),
+    "policy": _l("Policy"),
 }
 
 
@@ -60,7 +66,7 @@ def kind_of(record) -> str:
 
 def title_of(record) -> str:
     """A short headline of a record, as the file shows it."""
-    if isinstance(record, Enterprise | Contact):
+    if isinstance(record, Enterprise | Contact | Project | Policy):
         return record.name
     if isinstance(record, Visit):
         return visit_title(record)

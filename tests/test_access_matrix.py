@@ -227,9 +227,15 @@ def world(app, db, credit_code):
             stage=ProjectStage.SIGNED,
             stage_on=date.today() - timedelta(days=40),
         )
-        project.is_promoted = True
-        project.public_fields = ["industry", "county"]
         policy = create_policy(enterprise, actor=staff, name="设备补贴", project=project)
+        opportunity = create_project(
+            enterprise,
+            actor=staff,
+            name="锂电材料配套项目",
+            county=unit_a,
+            is_promoted=True,
+            public_fields=["industry", "county"],
+        )
         record_funds(
             project,
             actor=staff,
@@ -272,6 +278,7 @@ def world(app, db, credit_code):
         "record_id": deleted_note.id,
         "project_id": project.id,
         "policy_id": policy.id,
+        "opportunity_id": opportunity.id,
         "year": date.today().year,
         "month": date.today().month,
     }
@@ -324,6 +331,8 @@ def test_access(app, db, client, world, endpoint, method, rule, kind, who):
     user_ids, ids = world
     if rule == "/admin/trash/<kind>/<int:record_id>/restore":
         ids = {**ids, "kind": "note"}
+    if endpoint.startswith("opportunities."):
+        ids = {**ids, "project_id": ids["opportunity_id"]}  # the public page shows reserve ones
     if who != "anonymous":
         _sign_in(client, db, user_ids[who])
     url = _url(rule, ids)

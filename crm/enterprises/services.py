@@ -14,6 +14,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from crm import timeline
 from crm.access import Access, Action
@@ -21,7 +22,16 @@ from crm.enterprises import credit_code as codes
 from crm.enterprises import search
 from crm.errors import DuplicateError, ServiceError
 from crm.extensions import db
-from crm.models import Chamber, Enterprise, EnterpriseGram, Industry, OrgUnit, User
+from crm.models import (
+    Chamber,
+    Enterprise,
+    EnterpriseGram,
+    Industry,
+    OrgUnit,
+    Policy,
+    Project,
+    User,
+)
 from crm.models.base import utcnow
 from crm.records import check_version
 
@@ -356,6 +366,35 @@ def restore_enterprise(enterprise: Enterprise, *, actor: User | None) -> None:
     db.session.flush()
 
 
+# -- the projects and policies in the file -----------------------------------------
+
+
+def file_projects(enterprise: Enterprise) -> list[Project]:
+    """The enterprise's live projects, newest first, in one query (the enterprise is loaded)."""
+    stmt = (
+        select(Project)
+        .options(lazyload(Project.enterprise), lazyload(Project.industry))
+        .where(Project.enterprise_id == enterprise.id, Project.deleted_at.is_(None))
+        .order_by(Project.created_at.desc(), Project.id.desc())
+    )
+    return list(db.session.execute(stmt).scalars())
+
+
+def file_policies(enterprise: Enterprise) -> list[Policy]:
+    """The policy package (一企一策), newest first, with each policy's project, in one query."""
+    stmt = (
+        select(Policy)
+        .options(
+            joinedload(Policy.project).options(
+                lazyload(Project.enterprise), lazyload(Project.industry)
+            )
+        )
+        .where(Policy.enterprise_id == enterprise.id, Policy.deleted_at.is_(None))
+        .order_by(Policy.created_at.desc(), Policy.id.desc())
+    )
+    return list(db.session.execute(stmt).scalars())
+
+
 # -- similar names -----------------------------------------------------------------
 
 _BRACKETED = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
@@ -445,6 +484,8 @@ __all__ = [
     "create_enterprise",
     "delete_enterprise",
     "duplicate_after_race",
+    "file_policies",
+    "file_projects",
     "find_similar",
     "names_similar",
     "restore_enterprise",

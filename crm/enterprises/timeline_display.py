@@ -8,15 +8,18 @@ formats are applied here, at display time, in the reader's language. Used by
 from __future__ import annotations
 
 import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import url_for
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from crm import labels
-from crm.formatting import date_text, datetime_text
-from crm.models import TimelineEvent
+from crm.formatting import amount_wan, date_text, datetime_text
+from crm.models import FundsSource, PolicyStatus, ProjectStage, TimelineEvent
 from crm.models import types as enum_types
 
 KIND_LABELS = {
@@ -47,6 +50,17 @@ KIND_LABELS = {
     "document.attached": _l("Document attached"),
     "document.deleted": _l("Document deleted"),
     "document.restored": _l("Document restored"),
+    "project.created": _l("Project created"),
+    "project.updated": _l("Project changed"),
+    "project.stage_changed": _l("Project stage changed"),
+    "project.funds_recorded": _l("Funds in place recorded"),
+    "project.funds_corrected": _l("Funds in place corrected"),
+    "project.deleted": _l("Project deleted"),
+    "project.restored": _l("Project restored"),
+    "policy.created": _l("Policy added"),
+    "policy.updated": _l("Policy changed"),
+    "policy.deleted": _l("Policy deleted"),
+    "policy.restored": _l("Policy restored"),
 }
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -58,7 +72,11 @@ _SUBJECT_LINKS = {
     "visit": ("visits.detail", "visit_id"),
     "issue": ("issues.detail", "issue_id"),
     "document": ("documents.download", "document_id"),
+    "project": ("projects.detail", "project_id"),
 }
+
+# The keys of Project.public_fields, as field names of the labels table.
+_PUBLIC_FIELD_NAMES = {"contract_amount": "contract_amount_wan"}
 
 
 def kind_label(kind: str) -> str:
@@ -76,6 +94,11 @@ def value_text(value: Any, field: str | None = None, event: TimelineEvent | None
         return "—"
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
+    if field == "public_fields" and isinstance(value, list):
+        return "、".join(labels.field_label(_PUBLIC_FIELD_NAMES.get(v, v)) for v in value)
+    if field is not None and field.endswith("_wan") and isinstance(value, str):
+        # Amounts are kept as exact decimal text; the field's label names the unit.
+        return _plain_number(value)
     if isinstance(value, list):
         return "、".join(value_text(v) for v in value)
     enum_class = _enum_class(event, field) if event is not None and field else None
@@ -92,6 +115,88 @@ def value_text(value: Any, field: str | None = None, event: TimelineEvent | None
         if len(value) > VALUE_LIMIT:
             return value[: VALUE_LIMIT - 1] + "…"
     return str(value)
+
+
+def _plain_number(text: str) -> str:
+    """An amount's text without trailing zeros (50000.0000 reads 50000); non-numbers as they are."""
+    try:
+        number = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return text
+    plain = f"{number:f}"
+    if "." in plain:
+        plain = plain.rstrip("0").rstrip(".")
+    return plain
+
+
+def month_text(value: str | None) -> str:
+    """A month kept as 2024-05: 2024年5月 in Chinese, May 2024 in English."""
+    if not value:
+        return ""
+    try:
+        day = date.fromisoformat(value[:7] + "-01")
+    except ValueError:
+        return value
+    locale = get_locale()
+    if locale is not None and locale.language == "zh":
+        return f"{day.year}年{day.month}月"
+    return format_date(day, "MMM y")
+
+
+def project_details(event: TimelineEvent) -> dict | None:
+    """What a project or policy event says beyond its title, in the reader's language.
+
+    ``move``: the stage change (from, to, irregular); ``parts``: (label, value)
+    pairs shown on one line; ``text_label``: what the event's free text is (the
+    reason of a stage change, the note of a funds entry).
+    """
+    if event.subject_type not in ("project", "policy"):
+        return None
+    data = event.data or {}
+    kind = event.kind
+    parts: list[tuple[str, str]] = []
+    move = None
+    text_label = None
+    if kind == "project.created":
+        stage = labels.enum_label(ProjectStage, data.get("stage"))
+        if stage:
+            if data.get("stage_on"):
+                stage = _("%(stage)s since %(date)s", stage=stage, date=date_text(data["stage_on"]))
+            parts.append((labels.field_label("stage"), stage))
+        if data.get("contract_amount_wan") is not None:
+            parts.append(
+                (labels.field_label("contract_amount_wan"), amount_wan(data["contract_amount_wan"]))
+            )
+        if data.get("county"):
+            parts.append((labels.field_label("county"), str(data["county"])))
+    elif kind == "project.stage_changed":
+        move = {
+            "from": labels.enum_label(ProjectStage, data.get("from_stage")) or None,
+            "to": labels.enum_label(ProjectStage, data.get("to_stage")),
+            "irregular": bool(data.get("irregular")),
+        }
+        if data.get("effective_on"):
+            parts.append((_("Effective date"), date_text(data["effective_on"])))
+        text_label = _("Reason")
+    elif kind in ("project.funds_recorded", "project.funds_corrected"):
+        parts.append((labels.field_label("month"), month_text(data.get("month"))))
+        parts.append(
+            (labels.field_label("source"), labels.enum_label(FundsSource, data.get("source")))
+        )
+        parts.append((labels.field_label("amount_wan"), amount_wan(data.get("amount_wan"))))
+        if data.get("corrects_id"):
+            parts.append((_("Corrects entry"), f"#{data['corrects_id']}"))
+        text_label = _("Note")
+    elif kind == "policy.created":
+        if data.get("status"):
+            parts.append(
+                (labels.field_label("status"), labels.enum_label(PolicyStatus, data["status"]))
+            )
+        if data.get("value_wan") is not None:
+            parts.append((labels.field_label("value_wan"), amount_wan(data["value_wan"])))
+        if data.get("project"):
+            parts.append((labels.field_label("project"), str(data["project"])))
+    return {"parts": parts, "move": move, "text_label": text_label}
 
 
 def changes(event: TimelineEvent) -> list[dict[str, str]]:
@@ -132,6 +237,7 @@ def related_links(event: TimelineEvent) -> list[tuple[str, str]]:
         ("visit_id", _SUBJECT_LINKS["visit"], _l("Visit")),
         ("issue_id", _SUBJECT_LINKS["issue"], _l("Issue")),
         ("document_id", _SUBJECT_LINKS["document"], _l("Document")),
+        ("project_id", _SUBJECT_LINKS["project"], _l("Project")),
     ):
         ident = data.get(key)
         if not isinstance(ident, int):
@@ -149,6 +255,7 @@ TEMPLATE_GLOBALS = {
     "timeline_subject_url": subject_url,
     "timeline_related_links": related_links,
     "timeline_value": value_text,
+    "timeline_project_details": project_details,
 }
 
 

@@ -225,6 +225,8 @@ def file(enterprise_id):
         "enterprises/file.html",
         enterprise=enterprise,
         contents=contents,
+        projects=services.file_projects(enterprise),
+        policies=services.file_policies(enterprise),
         timeline=timeline,
         can_edit=live and access.can(Action.EDIT, enterprise),
         can_manage=live and access.can(Action.MANAGE, enterprise),
@@ -243,6 +245,8 @@ def dossier(enterprise_id):
         "enterprises/dossier.html",
         enterprise=enterprise,
         contents=contents,
+        projects=services.file_projects(enterprise),
+        policies=services.file_policies(enterprise),
         timeline=timeline,
         printed_at=local_now(),
     )

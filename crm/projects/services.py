@@ -181,8 +181,7 @@ def create_project(
         enterprise=enterprise,
         created_by_id=actor.id if actor else None,
         last_progress_on=stage_on,
-        public_fields=[],
-        **cleaned,
+        **{"public_fields": [], **cleaned},
     )
     lifecycle.apply(project, stage, stage_on)
     db.session.add(project)
