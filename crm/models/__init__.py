@@ -24,6 +24,7 @@ from crm.models.project import (
     StallThreshold,
     Target,
     counting_rule_industry,
+    project_funds_year,
 )
 from crm.models.reference import Chamber, Industry
 from crm.models.types import (
@@ -62,6 +63,7 @@ __all__ = [
     "StallThreshold",
     "Target",
     "counting_rule_industry",
+    "project_funds_year",
     "Chamber",
     "Contact",
     "Document",

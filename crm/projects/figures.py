@@ -50,7 +50,6 @@ from crm.models import (
     CountingRule,
     Enterprise,
     FundsEntry,
-    FundsSource,
     OrgUnit,
     Policy,
     PolicyStatus,
@@ -59,7 +58,9 @@ from crm.models import (
     StallThreshold,
     Target,
     UnitKind,
+    project_funds_year,
 )
+from crm.projects import funds_rollup
 
 ZERO = Decimal(0)
 
@@ -189,6 +190,11 @@ class Figures:
     target_out_of_province_funds_wan: Decimal | None = None
     schedule: Decimal = ZERO
 
+    def add(self, other: Figures) -> None:
+        """Add another group's counts and amounts (targets and schedule stay)."""
+        for name in ADDABLE_NAMES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
     @property
     def landing_rate(self) -> Decimal | None:
         return ratio(self.landed, self.signed)
@@ -260,6 +266,19 @@ class Figures:
         return figures
 
 
+ADDABLE_NAMES = [
+    "signed",
+    "signed_amount_wan",
+    "landed",
+    "started",
+    "producing",
+    "performing",
+    "key_signed",
+    "funded_amount_wan",
+    "funds_of_signed_wan",
+    "funds_wan",
+    "out_of_province_funds_wan",
+]
 INT_NAMES = {"signed", "landed", "started", "producing", "performing", "key_signed"}
 INT_NAMES |= {"target_projects"}
 STORED_NAMES = [
@@ -297,90 +316,107 @@ def _base_from(stmt):
     return stmt.select_from(Project).join(Enterprise, Enterprise.id == Project.enterprise_id)
 
 
+GroupKey = int | None | tuple
+
+
 def grouped_figures(
     period: Period,
-    group_column: ColumnElement | None,
+    group_by: ColumnElement | tuple[ColumnElement, ...] | None,
     scope: ColumnElement[bool] | None = None,
-) -> dict[int | None, Figures]:
-    """Figures per value of ``group_column`` (None: one group, key None) for the period.
+) -> dict[GroupKey, Figures]:
+    """Figures per value of ``group_by`` for the period: two grouped aggregates.
 
-    ``scope`` narrows the projects (the reader's access, a unit's subtree).
+    ``group_by`` is a column (keys are its values), a tuple of columns (keys are
+    tuples) or None (one group, key None). ``scope`` narrows the projects (the
+    reader's access, a unit's subtree).
     """
     rule = counting_rule(period.year)
     where = counted(rule, period)
     if scope is not None:
         where.append(scope)
-    key = group_column if group_column is not None else literal(None)
-    signed_in_period = Project.signed_on.between(period.start, period.end)
-    results: dict[int | None, Figures] = defaultdict(lambda: Figures(schedule=period.schedule))
+    if group_by is None:
+        columns: tuple[ColumnElement, ...] = (literal(None),)
+    elif isinstance(group_by, tuple):
+        columns = group_by
+    else:
+        columns = (group_by,)
+    width = len(columns)
 
-    signed_rows = db.session.execute(
+    def key_of(row) -> GroupKey:
+        return tuple(row[:width]) if width > 1 else row[0]
+
+    keys = [column.label(f"k{index}") for index, column in enumerate(columns)]
+    results: dict[GroupKey, Figures] = defaultdict(lambda: Figures(schedule=period.schedule))
+
+    # The projects signed in the period, each with its funds in place so far (a
+    # per-project sum first, so each contract amount counts once in the rate).
+    funds_so_far = (
+        select(func.coalesce(func.sum(FundsEntry.amount_wan), 0))
+        .where(FundsEntry.project_id == Project.id, FundsEntry.month <= period.end)
+        .scalar_subquery()
+    )
+    signed = (
         _base_from(
             select(
-                key.label("k"),
-                func.count(),
-                func.coalesce(func.sum(Project.contract_amount_wan), 0),
-                func.sum(_by(Project.landed_on, period)),
-                func.sum(_by(Project.started_on, period)),
-                func.sum(_by(Project.producing_on, period)),
-                func.sum(_performing(period)),
-                func.sum(case((Project.is_key, 1), else_=0)),
+                *keys,
+                Project.contract_amount_wan.label("amount"),
+                _by(Project.landed_on, period).label("landed"),
+                _by(Project.started_on, period).label("started"),
+                _by(Project.producing_on, period).label("producing"),
+                _performing(period).label("performing"),
+                case((Project.is_key, 1), else_=0).label("key"),
+                case((Project.contract_amount_wan.is_not(None), funds_so_far), else_=0).label(
+                    "funds"
+                ),
             )
         )
-        .where(*where, signed_in_period)
-        .group_by(key)
+        .where(*where, Project.signed_on.between(period.start, period.end))
+        .subquery()
     )
-    for k, count, amount, landed, started, producing, performing, key_signed in signed_rows:
-        figures = results[k]
+    group = [signed.c[f"k{index}"] for index in range(width)]
+    signed_rows = db.session.execute(
+        select(
+            *group,
+            func.count(),
+            func.coalesce(func.sum(signed.c.amount), 0),
+            func.sum(signed.c.landed),
+            func.sum(signed.c.started),
+            func.sum(signed.c.producing),
+            func.sum(signed.c.performing),
+            func.sum(signed.c.key),
+            func.coalesce(func.sum(signed.c.funds), 0),
+        ).group_by(*group)
+    )
+    for row in signed_rows:
+        count, amount, landed, started, producing, performing, key_signed, funds = row[width:]
+        figures = results[key_of(row)]
         figures.signed = count
         figures.signed_amount_wan = _wan(amount)
+        figures.funded_amount_wan = figures.signed_amount_wan  # projects without one add 0
         figures.landed = int(landed or 0)
         figures.started = int(started or 0)
         figures.producing = int(producing or 0)
         figures.performing = int(performing or 0)
         figures.key_signed = int(key_signed or 0)
+        figures.funds_of_signed_wan = _wan(funds)
 
-    # Funds in place so far for the projects signed in the period, against their
-    # contract amount: one sum per project first, so each contract amount counts once.
-    per_project = (
-        _base_from(
-            select(
-                key.label("k"),
-                Project.contract_amount_wan.label("amount"),
-                select(func.coalesce(func.sum(FundsEntry.amount_wan), 0))
-                .where(FundsEntry.project_id == Project.id, FundsEntry.month <= period.end)
-                .scalar_subquery()
-                .label("funds"),
-            )
-        )
-        .where(*where, signed_in_period, Project.contract_amount_wan.is_not(None))
-        .subquery()
-    )
-    funded_rows = db.session.execute(
-        select(
-            per_project.c.k,
-            func.coalesce(func.sum(per_project.c.amount), 0),
-            func.coalesce(func.sum(per_project.c.funds), 0),
-        ).group_by(per_project.c.k)
-    )
-    for k, amount, funds in funded_rows:
-        results[k].funded_amount_wan = _wan(amount)
-        results[k].funds_of_signed_wan = _wan(funds)
-
-    # Funds reported for the months of the period, by source, whenever signed.
+    # Funds reported for the months of the period, whenever signed: one row per
+    # project from the month-cumulative yearly totals (crm.projects.funds_rollup).
+    total_to_month = funds_rollup.total_column(period.month)
+    oop_to_month = funds_rollup.oop_column(period.month)
     funds_rows = db.session.execute(
-        select(key.label("k"), FundsEntry.source, func.sum(FundsEntry.amount_wan))
-        .select_from(FundsEntry)
-        .join(Project, Project.id == FundsEntry.project_id)
+        select(*keys, func.sum(total_to_month), func.sum(oop_to_month))
+        .select_from(project_funds_year)
+        .join(Project, Project.id == project_funds_year.c.project_id)
         .join(Enterprise, Enterprise.id == Project.enterprise_id)
-        .where(*where, FundsEntry.month.between(period.start, period.month_start))
-        .group_by(key, FundsEntry.source)
+        .where(*where, project_funds_year.c.year == period.year)
+        .group_by(*keys)
     )
-    for k, source, amount in funds_rows:
-        amount = _wan(amount)
-        results[k].funds_wan += amount
-        if FundsSource(source) == FundsSource.OUTSIDE_PROVINCE:
-            results[k].out_of_province_funds_wan += amount
+    for row in funds_rows:
+        total, oop = row[width:]
+        figures = results[key_of(row)]
+        figures.funds_wan = _wan(total)
+        figures.out_of_province_funds_wan = _wan(oop)
     return dict(results)
 
 
@@ -448,16 +484,32 @@ def ranked_units(kind: UnitKind) -> list[OrgUnit]:
     )
 
 
+def rankings(
+    period: Period, kinds: tuple[UnitKind, ...] = RANKED_KINDS
+) -> dict[UnitKind, list[RankRow]]:
+    """Every active unit of each kind, ranked by target completion (ties share a rank).
+
+    One pass groups by the pair (county, task force); each kind's figures are the
+    sums over the other column — a few hundred aggregate rows, added up here.
+    """
+    combined = grouped_figures(period, tuple(GROUP_COLUMN[kind] for kind in kinds))
+    out = {}
+    for index, kind in enumerate(kinds):
+        units = ranked_units(kind)
+        by_unit: dict[int, Figures] = {unit.id: Figures(schedule=period.schedule) for unit in units}
+        for key, part in combined.items():
+            unit_id = key[index] if isinstance(key, tuple) else key
+            if unit_id in by_unit:
+                by_unit[unit_id].add(part)
+        attach_targets(by_unit, period.year)
+        rows = [RankRow(unit.id, unit.name, kind.value, by_unit[unit.id]) for unit in units]
+        out[kind] = assign_ranks(rows)
+    return out
+
+
 def ranking(period: Period, kind: UnitKind) -> list[RankRow]:
-    """Every active unit of ``kind``, ranked by target completion (ties share a rank)."""
-    units = ranked_units(kind)
-    computed = grouped_figures(period, GROUP_COLUMN[kind])
-    figures = {
-        unit.id: computed.get(unit.id) or Figures(schedule=period.schedule) for unit in units
-    }
-    attach_targets(figures, period.year)
-    rows = [RankRow(unit.id, unit.name, kind.value, figures[unit.id]) for unit in units]
-    return assign_ranks(rows)
+    """One kind's ranking (see ``rankings``)."""
+    return rankings(period, (kind,))[kind]
 
 
 def assign_ranks(rows: list[RankRow]) -> list[RankRow]:
@@ -634,6 +686,7 @@ __all__ = [
     "key_projects",
     "monthly_signed",
     "ranking",
+    "rankings",
     "signed_since",
     "stage_counts",
     "stalled_condition",

@@ -33,7 +33,7 @@ from crm.models import (
     UnitKind,
     User,
 )
-from crm.projects import lifecycle
+from crm.projects import funds_rollup, lifecycle
 from crm.records import check_version, soft_delete
 from crm.text import blank_to_none
 
@@ -384,6 +384,7 @@ def record_funds(
         recorded_by_id=actor.id if actor else None,
     )
     db.session.add(entry)
+    funds_rollup.add(project.id, month, entry.source, amount_wan)
     _note_progress(project, local_today())
     db.session.flush()
     data = _payload(project)

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 11:21:49.622959
+Create Date: 2026-11-26 11:53:32.277748
 
 """
 from alembic import op
@@ -168,7 +168,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_funds_entry'))
     )
     with op.batch_alter_table('funds_entry', schema=None) as batch_op:
-        batch_op.create_index('ix_funds_month', ['month', 'source', 'project_id', 'amount_yuan'], unique=False)
         batch_op.create_index('ix_funds_project_month', ['project_id', 'month', 'source', 'amount_yuan'], unique=False)
 
     op.create_table('policy',
@@ -196,6 +195,39 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_policy_enterprise_id'), ['enterprise_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_policy_project_id'), ['project_id'], unique=False)
 
+    op.create_table('project_funds_year',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.SmallInteger(), autoincrement=False, nullable=False),
+    sa.Column('total_to_m01_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('oop_to_m01_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('total_to_m02_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('oop_to_m02_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('total_to_m03_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('oop_to_m03_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('total_to_m04_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('oop_to_m04_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('total_to_m05_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('oop_to_m05_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('total_to_m06_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('oop_to_m06_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('total_to_m07_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('oop_to_m07_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('total_to_m08_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('oop_to_m08_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('total_to_m09_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('oop_to_m09_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('total_to_m10_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('oop_to_m10_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('total_to_m11_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('oop_to_m11_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('total_to_m12_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('oop_to_m12_yuan', sa.BigInteger(), server_default='0', nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_project_funds_year_project_id_project'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('project_id', 'year', name=op.f('pk_project_funds_year'))
+    )
+    with op.batch_alter_table('project_funds_year', schema=None) as batch_op:
+        batch_op.create_index('ix_project_funds_year_year', ['year', 'project_id'], unique=False)
+
     op.create_table('project_stage_change',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -222,6 +254,10 @@ def downgrade():
         batch_op.drop_index('ix_stage_change_project')
 
     op.drop_table('project_stage_change')
+    with op.batch_alter_table('project_funds_year', schema=None) as batch_op:
+        batch_op.drop_index('ix_project_funds_year_year')
+
+    op.drop_table('project_funds_year')
     with op.batch_alter_table('policy', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_policy_project_id'))
         batch_op.drop_index(batch_op.f('ix_policy_enterprise_id'))
@@ -229,7 +265,6 @@ def downgrade():
     op.drop_table('policy')
     with op.batch_alter_table('funds_entry', schema=None) as batch_op:
         batch_op.drop_index('ix_funds_project_month')
-        batch_op.drop_index('ix_funds_month')
 
     op.drop_table('funds_entry')
     with op.batch_alter_table('project', schema=None) as batch_op:
