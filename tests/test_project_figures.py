@@ -290,3 +290,35 @@ def test_stalled_projects_follow_city_and_county_thresholds(app, db, world):
         _, rows = figures.stalled_projects(None, today)
         # P7's county allows 400 days; P9 (239 days) still over 236, P6 (230) not.
         assert {row.name for row in rows} == {"P9"}
+
+
+def test_projects_of_a_deleted_enterprise_do_not_count_in_any_scope(
+    app, db, world, make_enterprise, make_user
+):
+    from crm.access import Access
+    from crm.enterprises.services import delete_enterprise
+    from crm.models import Role
+
+    with app.test_request_context():
+        other = make_enterprise("宜宾另一家企业有限公司", units=[world["a"]])
+        create_project(
+            other,
+            actor=None,
+            name="P10",
+            county=world["a"],
+            stage=ProjectStage.SIGNED,
+            stage_on=date(2026, 3, 3),
+            contract_amount_wan=D("7000"),
+        )
+        db.session.commit()
+        staff = make_user(Role.STAFF, [world["a"]])
+        scoped = Access(staff).project_scope()
+        assert figures.total_figures(JUNE).signed == 6
+        assert figures.total_figures(JUNE, scoped).signed == 6
+        delete_enterprise(other, actor=None)
+        db.session.commit()
+        # Everyone's figures (no enterprise join) and a county's (joined) agree.
+        assert figures.total_figures(JUNE).signed == 5
+        assert figures.total_figures(JUNE, scoped).signed == 5
+        assert sum(figures.stage_counts(None).values()) == 9
+        assert sum(figures.stage_counts(scoped).values()) == 9

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -133,7 +134,18 @@ class Project(TimestampMixin, VersionedMixin, SoftDeleteMixin, db.Model):
         Index("ix_project_county_signed", "county_id", "signed_on"),
         Index("ix_project_task_force_signed", "task_force_id", "signed_on"),
         Index("ix_project_signed", "signed_on"),
-        Index("ix_project_stage_progress", "stage", "last_progress_on"),
+        # Live projects by stage: the dashboard's stage counts and stalled list read
+        # only this index (enterprise_id for excluding deleted enterprises).
+        Index(
+            "ix_project_live_stage",
+            "stage",
+            "last_progress_on",
+            "enterprise_id",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        # Key projects (an amount range) and the largest first.
+        Index("ix_project_amount", "contract_amount_yuan"),
         Index("ix_project_promoted", "is_promoted", "stage"),
     )
 

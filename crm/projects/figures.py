@@ -44,6 +44,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.sql.util import find_tables
 
 from crm.extensions import db
 from crm.models import (
@@ -135,11 +136,8 @@ def counting_rule(year: int) -> CountingRule | None:
 
 
 def counted(rule: CountingRule | None, period: Period) -> list[ColumnElement[bool]]:
-    """Conditions (on Project joined to Enterprise) for the projects that count."""
-    conditions: list[ColumnElement[bool]] = [
-        Project.deleted_at.is_(None),
-        Enterprise.deleted_at.is_(None),
-    ]
+    """Conditions on Project for the projects that count (live enterprises: see ``_from``)."""
+    conditions: list[ColumnElement[bool]] = [Project.deleted_at.is_(None)]
     if rule is None:
         return conditions
     if rule.min_contract_amount_wan is not None:
@@ -312,8 +310,28 @@ DERIVED_NAMES = [
 FIGURE_NAMES = STORED_NAMES + DERIVED_NAMES
 
 
-def _base_from(stmt):
-    return stmt.select_from(Project).join(Enterprise, Enterprise.id == Project.enterprise_id)
+def _needs_enterprise(scope: ColumnElement[bool] | None) -> bool:
+    return scope is not None and Enterprise.__table__ in find_tables(scope, check_columns=True)
+
+
+def _from(stmt, scope: ColumnElement[bool] | None, *, start=None):
+    """``stmt`` over projects (joined from ``start`` when given) of live enterprises.
+
+    The reader's scope may test enterprise columns, and then the enterprise is
+    joined; for readers who see everything it is not: excluding the few deleted
+    enterprises by id saves a lookup per project (a third of a dashboard's time
+    on SQLite at 100,000 projects).
+    """
+    if start is not None:
+        stmt = stmt.select_from(start).join(Project, Project.id == start.c.project_id)
+    else:
+        stmt = stmt.select_from(Project)
+    if _needs_enterprise(scope):
+        return stmt.join(Enterprise, Enterprise.id == Project.enterprise_id).where(
+            Enterprise.deleted_at.is_(None)
+        )
+    deleted = select(Enterprise.id).where(Enterprise.deleted_at.is_not(None))
+    return stmt.where(Project.enterprise_id.not_in(deleted))
 
 
 GroupKey = int | None | tuple
@@ -356,7 +374,7 @@ def grouped_figures(
         .scalar_subquery()
     )
     signed = (
-        _base_from(
+        _from(
             select(
                 *keys,
                 Project.contract_amount_wan.label("amount"),
@@ -368,7 +386,8 @@ def grouped_figures(
                 case((Project.contract_amount_wan.is_not(None), funds_so_far), else_=0).label(
                     "funds"
                 ),
-            )
+            ),
+            scope,
         )
         .where(*where, Project.signed_on.between(period.start, period.end))
         .subquery()
@@ -405,10 +424,11 @@ def grouped_figures(
     total_to_month = funds_rollup.total_column(period.month)
     oop_to_month = funds_rollup.oop_column(period.month)
     funds_rows = db.session.execute(
-        select(*keys, func.sum(total_to_month), func.sum(oop_to_month))
-        .select_from(project_funds_year)
-        .join(Project, Project.id == project_funds_year.c.project_id)
-        .join(Enterprise, Enterprise.id == Project.enterprise_id)
+        _from(
+            select(*keys, func.sum(total_to_month), func.sum(oop_to_month)),
+            scope,
+            start=project_funds_year,
+        )
         .where(*where, project_funds_year.c.year == period.year)
         .group_by(*keys)
     )
@@ -539,7 +559,7 @@ def assign_ranks(rows: list[RankRow]) -> list[RankRow]:
 
 # -- the dashboard's lists and counts ---------------------------------------------------------
 def live(scope: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
-    conditions = [Project.deleted_at.is_(None), Enterprise.deleted_at.is_(None)]
+    conditions = [Project.deleted_at.is_(None)]
     if scope is not None:
         conditions.append(scope)
     return conditions
@@ -547,7 +567,9 @@ def live(scope: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
 
 def stage_counts(scope: ColumnElement[bool] | None) -> dict[ProjectStage, int]:
     rows = db.session.execute(
-        _base_from(select(Project.stage, func.count())).where(*live(scope)).group_by(Project.stage)
+        _from(select(Project.stage, func.count()), scope)
+        .where(*live(scope))
+        .group_by(Project.stage)
     )
     counts = {stage: 0 for stage in ProjectStage}
     for stage, count in rows:
@@ -574,7 +596,7 @@ def signed_since(
         columns.append(func.sum(case((inside, 1), else_=0)))
         columns.append(func.sum(case((inside, Project.contract_amount_wan), else_=0)))
     row = db.session.execute(
-        _base_from(select(*columns)).where(
+        _from(select(*columns), scope).where(
             *where, Project.signed_on.between(period.start, period.end)
         )
     ).one()
@@ -628,11 +650,10 @@ def stalled_condition(today: date) -> ColumnElement[bool]:
 
 def stalled_projects(scope, today: date, limit: int = 20) -> tuple[int, list[Project]]:
     condition = stalled_condition(today)
-    base = _base_from(select(func.count())).where(*live(scope), condition)
+    base = _from(select(func.count()), scope).where(*live(scope), condition)
     total = db.session.execute(base).scalar_one()
     rows = db.session.execute(
-        select(Project)
-        .join(Enterprise, Enterprise.id == Project.enterprise_id)
+        _from(select(Project), scope)
         .where(*live(scope), condition)
         .order_by(Project.last_progress_on, Project.id)
         .limit(limit)
@@ -644,11 +665,10 @@ def key_projects(scope, limit: int = 20) -> tuple[int, list[Project]]:
     """Key projects (≥ 10 亿元) still going, largest first."""
     condition = and_(Project.is_key, Project.stage != ProjectStage.TERMINATED)
     total = db.session.execute(
-        _base_from(select(func.count())).where(*live(scope), condition)
+        _from(select(func.count()), scope).where(*live(scope), condition)
     ).scalar_one()
     rows = db.session.execute(
-        select(Project)
-        .join(Enterprise, Enterprise.id == Project.enterprise_id)
+        _from(select(Project), scope)
         .where(*live(scope), condition)
         .order_by(Project.contract_amount_wan.desc(), Project.id)
         .limit(limit)
@@ -664,8 +684,9 @@ def monthly_signed(scope, year: int) -> list[tuple[int, Decimal]]:
         where.append(scope)
     month_of = func.extract("month", Project.signed_on)
     rows = db.session.execute(
-        _base_from(
-            select(month_of, func.count(), func.coalesce(func.sum(Project.contract_amount_wan), 0))
+        _from(
+            select(month_of, func.count(), func.coalesce(func.sum(Project.contract_amount_wan), 0)),
+            scope,
         )
         .where(*where, Project.signed_on.between(period.start, period.end))
         .group_by(month_of)
