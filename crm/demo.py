@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -44,20 +45,36 @@ from crm.errors import ServiceError
 from crm.extensions import db
 from crm.issues.services import create_issue
 from crm.models import (
+    AttractionChannel,
+    CountingRule,
     Enterprise,
     EnterpriseIssue,
     Flag,
     FollowUp,
     FollowUpStatus,
+    FundsSource,
     IssueCategory,
     IssueStatus,
     OrgUnit,
+    OutboundRole,
+    PolicyStatus,
+    Project,
+    ProjectStage,
     Role,
+    Target,
     UnitKind,
     User,
     VisitKind,
 )
 from crm.notes.services import add_note, delete_note
+from crm.policies.services import create_policy
+from crm.projects.services import (
+    change_stage,
+    create_project,
+    funds_entries,
+    record_funds,
+    update_project,
+)
 from crm.visits.services import complete_follow_up, log_visit
 
 DEMO_DOMAIN = "demo.crm.local"
@@ -728,6 +745,592 @@ NOTES = [
 ]
 
 
+# -- projects (招商项目) ---------------------------------------------------------------
+@dataclass
+class DemoProject:
+    enterprise: str
+    name: str
+    industry: str
+    amount_wan: str | None
+    # The stage history, oldest first: (stage, days ago[, reason]); the first entry
+    # is where the project entered the ladder.
+    history: list[tuple]
+    county: str | None = None
+    park: str | None = None
+    task_force: str | None = None
+    channel: AttractionChannel | None = None
+    outbound: tuple[str, OutboundRole] | None = None
+    name_en: str | None = None
+    description: str | None = None
+    description_en: str | None = None
+    out_of_province: bool = False
+    reinvestment: bool = False
+    fdi_usd_wan: str | None = None
+    # (investment 万元, yearly output 万元, yearly tax 万元, jobs, planned start: days after signing)
+    commitments: tuple | None = None
+    # Share of the contract amount in place so far, reported month by month since signing.
+    funded: str | None = None
+    # Fields shown on the public opportunity list; non-empty: the project is promoted.
+    public: tuple[str, ...] = ()
+
+
+S = ProjectStage
+ALL_PUBLIC = ("industry", "county", "park", "contract_amount", "description")
+
+PROJECTS = [
+    DemoProject(
+        "四川丽豪半导体材料有限公司",
+        "丽豪高纯晶硅一期项目",
+        "晶硅光伏",
+        "350000",
+        [
+            (S.NEGOTIATION, 900),
+            (S.SIGNED, 820),
+            (S.LANDED, 760),
+            (S.STARTED, 700),
+            (S.PRODUCING, 420),
+            (S.REACHED_TARGET, 60),
+        ],
+        county="叙州区",
+        task_force="晶硅光伏产业专班",
+        channel=AttractionChannel.INDUSTRY_CHAIN,
+        out_of_province=True,
+        commitments=("350000", "600000", "30000", 1200, 60),
+        funded="0.95",
+    ),
+    DemoProject(
+        "四川丽豪半导体材料有限公司",
+        "丽豪二期年产10万吨高纯晶硅项目",
+        "晶硅光伏",
+        "1100000",
+        [(S.RESERVE, 200), (S.NEGOTIATION, 120)],
+        county="叙州区",
+        task_force="晶硅光伏产业专班",
+        channel=AttractionChannel.LEADER_LED,
+        out_of_province=True,
+        reinvestment=True,
+    ),
+    DemoProject(
+        "宜宾长盈精密技术有限公司",
+        "长盈精密结构件一期项目",
+        "智能终端",
+        "200000",
+        [
+            (S.NEGOTIATION, 600),
+            (S.SIGNED, 520),
+            (S.LANDED, 470),
+            (S.STARTED, 420),
+            (S.PRODUCING, 250),
+        ],
+        county="宜宾三江新区",
+        park="宜宾高新技术产业园区",
+        task_force="智能终端产业专班",
+        channel=AttractionChannel.CHAMBER,
+        out_of_province=True,
+        commitments=("200000", "400000", "12000", 3000, 90),
+        funded="0.8",
+    ),
+    DemoProject(
+        "宜宾长盈精密技术有限公司",
+        "长盈精密新能源汽车结构件项目",
+        "智能网联汽车",
+        "80000",
+        [(S.NEGOTIATION, 260), (S.SIGNED, 200), (S.LANDED, 150)],
+        county="宜宾三江新区",
+        park="宜宾高新技术产业园区",
+        task_force="智能网联汽车产业专班",
+        channel=AttractionChannel.CHAMBER,
+        out_of_province=True,
+        reinvestment=True,
+        commitments=("80000", "150000", "5000", 800, 240),
+        funded="0.35",
+    ),
+    DemoProject(
+        "内蒙古蒙牛乳业（集团）股份有限公司",
+        "蒙牛高端冰淇淋生产及冷链物流仓储基地项目",
+        "食品饮料",
+        "120000",
+        [(S.NEGOTIATION, 120), (S.SIGNED, 40), (S.LANDED, 20)],
+        park="眉山经济技术开发区",
+        channel=AttractionChannel.DOOR_KNOCKING,
+        outbound=("驻京津冀招商分局", OutboundRole.LEAD_CAPTURE),
+        out_of_province=True,
+        reinvestment=True,
+        commitments=("120000", "200000", "8000", 600, 60),
+        funded="0.1",
+    ),
+    DemoProject(
+        "宁德时代新能源科技股份有限公司",
+        "宜宾动力电池产业链配套产业园",
+        "动力电池",
+        "500000",
+        [(S.RESERVE, 90), (S.NEGOTIATION, 25)],
+        county="南溪区",
+        task_force="动力电池产业专班",
+        channel=AttractionChannel.LEADER_LED,
+        out_of_province=True,
+    ),
+    DemoProject(
+        "四川时代新能源科技有限公司",
+        "四川时代动力电池项目（七期）",
+        "动力电池",
+        "1200000",
+        [(S.NEGOTIATION, 380), (S.SIGNED, 300), (S.LANDED, 280), (S.STARTED, 240)],
+        county="叙州区",
+        task_force="动力电池产业专班",
+        channel=AttractionChannel.INDUSTRY_CHAIN,
+        out_of_province=True,
+        reinvestment=True,
+        commitments=("1200000", "2000000", "60000", 5000, 45),
+        funded="0.45",
+    ),
+    DemoProject(
+        "四川时代新能源科技有限公司",
+        "四川时代动力电池项目（八期）",
+        "动力电池",
+        "1000000",
+        [(S.NEGOTIATION, 150), (S.SIGNED, 90), (S.LANDED, 60)],
+        county="叙州区",
+        task_force="动力电池产业专班",
+        channel=AttractionChannel.INDUSTRY_CHAIN,
+        out_of_province=True,
+        reinvestment=True,
+        commitments=("1000000", "1800000", "50000", 4000, 30),
+    ),
+    DemoProject(
+        "宜宾天原集团股份有限公司",
+        "天原锂电正极材料一体化项目",
+        "先进材料",
+        "300000",
+        [(S.NEGOTIATION, 260), (S.SIGNED, 180), (S.LANDED, 120)],
+        county="宜宾三江新区",
+        park="宜宾临港经济技术开发区",
+        task_force="先进材料产业专班",
+        channel=AttractionChannel.INDUSTRY_CHAIN,
+        reinvestment=True,
+        commitments=("300000", "500000", "15000", 900, 210),
+        funded="0.2",
+    ),
+    DemoProject(
+        "宜宾天原集团股份有限公司",
+        "天原氯碱装置搬迁升级项目",
+        "精细化工",
+        "90000",
+        [
+            (S.NEGOTIATION, 700),
+            (S.SIGNED, 600),
+            (S.TERMINATED, 300, "企业调整投资计划，项目终止。"),
+        ],
+        county="宜宾三江新区",
+        task_force="先进材料产业专班",
+        channel=AttractionChannel.DOOR_KNOCKING,
+        funded="0.05",
+    ),
+    DemoProject(
+        "四川省宜宾五粮液集团有限公司",
+        "五粮液包装配套产业园",
+        "白酒",
+        "50000",
+        [(S.RESERVE, 60)],
+        county="翠屏区",
+        task_force="白酒食品产业专班",
+        name_en="Wuliangye packaging supply park",
+        description="围绕白酒龙头企业，招引玻璃瓶、纸质包装、防伪标识等配套企业，"
+        "园区提供标准厂房和仓储物流配套。",
+        description_en="Suppliers of glass bottles, paper packaging and anti-counterfeit labels "
+        "for the baijiu industry; standard factory buildings and logistics on site.",
+        public=ALL_PUBLIC,
+    ),
+    DemoProject(
+        "四川省宜宾五粮液集团有限公司",
+        "五粮液12万吨酿酒技改项目",
+        "白酒",
+        "250000",
+        [
+            (S.NEGOTIATION, 760),
+            (S.SIGNED, 700),
+            (S.LANDED, 650),
+            (S.STARTED, 600),
+            (S.PRODUCING, 100),
+        ],
+        county="翠屏区",
+        task_force="白酒食品产业专班",
+        channel=AttractionChannel.OTHER,
+        reinvestment=True,
+        commitments=("250000", "800000", "90000", 1500, 30),
+        funded="0.9",
+    ),
+    DemoProject(
+        "比亚迪股份有限公司",
+        "比亚迪新能源汽车零部件西南基地",
+        "智能网联汽车",
+        "400000",
+        [(S.RESERVE, 240), (S.NEGOTIATION, 150)],
+        county="江安县",
+        task_force="智能网联汽车产业专班",
+        channel=AttractionChannel.LEADER_LED,
+        out_of_province=True,
+    ),
+    DemoProject(
+        "比亚迪股份有限公司",
+        "比亚迪储能电池项目",
+        "动力电池",
+        "150000",
+        [(S.NEGOTIATION, 90), (S.SIGNED, 30)],
+        county="珙县",
+        task_force="动力电池产业专班",
+        channel=AttractionChannel.CHAMBER,
+        out_of_province=True,
+        commitments=("150000", "300000", "9000", 700, 120),
+    ),
+    DemoProject(
+        "宜宾弗迪电池有限公司",
+        "弗迪刀片电池二期项目",
+        "动力电池",
+        "300000",
+        [(S.NEGOTIATION, 320), (S.SIGNED, 250), (S.LANDED, 220), (S.STARTED, 170)],
+        county="宜宾三江新区",
+        park="宜宾临港经济技术开发区",
+        task_force="动力电池产业专班",
+        channel=AttractionChannel.CHAMBER,
+        out_of_province=True,
+        reinvestment=True,
+        commitments=("300000", "600000", "20000", 2500, 60),
+        funded="0.5",
+    ),
+    DemoProject(
+        "华为技术有限公司",
+        "华为云计算数据中心项目",
+        "数字经济",
+        "200000",
+        [(S.RESERVE, 70), (S.NEGOTIATION, 18)],
+        county="宜宾三江新区",
+        task_force="数字经济产业专班",
+        channel=AttractionChannel.DOOR_KNOCKING,
+        out_of_province=True,
+    ),
+    DemoProject(
+        "华为技术有限公司",
+        "智慧城市运营中心项目",
+        "数字经济",
+        "30000",
+        [(S.RESERVE, 45)],
+        county="兴文县",
+        task_force="数字经济产业专班",
+        channel=AttractionChannel.DOOR_KNOCKING,
+        out_of_province=True,
+    ),
+    DemoProject(
+        "浙江吉利控股集团有限公司",
+        "智能网联汽车零部件配套产业园",
+        "智能网联汽车",
+        "180000",
+        [(S.RESERVE, 35)],
+        county="长宁县",
+        task_force="智能网联汽车产业专班",
+        channel=AttractionChannel.CHAMBER,
+        out_of_province=True,
+        name_en="Intelligent connected vehicle parts park",
+        description="面向整车企业配套的线控底盘、智能座舱、车载电子零部件项目，"
+        "可提供整备用地约500亩。",
+        description_en="Drive-by-wire chassis, smart cockpit and in-vehicle electronics for "
+        "vehicle makers; about 33 hectares of serviced land available.",
+        public=("industry", "county", "contract_amount", "description"),
+    ),
+    DemoProject(
+        "宜宾凯翼汽车有限公司",
+        "凯翼新能源车型产能提升项目",
+        "智能网联汽车",
+        "60000",
+        [(S.NEGOTIATION, 200), (S.SIGNED, 120), (S.LANDED, 100), (S.STARTED, 45)],
+        county="宜宾三江新区",
+        task_force="智能网联汽车产业专班",
+        channel=AttractionChannel.OTHER,
+        reinvestment=True,
+        commitments=("60000", "120000", "4000", 500, 60),
+        funded="0.3",
+    ),
+    DemoProject(
+        "通威股份有限公司",
+        "通威高效光伏组件项目",
+        "晶硅光伏",
+        "600000",
+        [(S.RESERVE, 500), (S.NEGOTIATION, 400), (S.TERMINATED, 200, "企业转投外地，洽谈终止。")],
+        county="高县",
+        task_force="晶硅光伏产业专班",
+        channel=AttractionChannel.CHAMBER,
+    ),
+    DemoProject(
+        "宁德时代新能源科技股份有限公司",
+        "锂电材料回收利用项目",
+        "动力电池",
+        "40000",
+        [(S.RESERVE, 160), (S.TERMINATED, 100, "原料来源不稳定，企业暂缓投资。")],
+        county="筠连县",
+        task_force="动力电池产业专班",
+        channel=AttractionChannel.INDUSTRY_CHAIN,
+        out_of_province=True,
+    ),
+    DemoProject(
+        "通威太阳能（眉山）有限公司",
+        "通威太阳能眉山二期16GW电池片项目",
+        "晶硅光伏",
+        "1200000",
+        [(S.NEGOTIATION, 22)],
+        park="眉山经济技术开发区",
+        channel=AttractionChannel.INDUSTRY_CHAIN,
+        reinvestment=True,
+    ),
+    DemoProject(
+        "通威太阳能（眉山）有限公司",
+        "通威太阳能眉山一期电池片项目",
+        "晶硅光伏",
+        "1000000",
+        [
+            (S.NEGOTIATION, 1150),
+            (S.SIGNED, 1100),
+            (S.LANDED, 1050),
+            (S.STARTED, 1000),
+            (S.PRODUCING, 700),
+            (S.REACHED_TARGET, 200),
+        ],
+        park="眉山经济技术开发区",
+        channel=AttractionChannel.INDUSTRY_CHAIN,
+        commitments=("1000000", "2500000", "80000", 3500, 60),
+        funded="1",
+    ),
+    DemoProject(
+        "万华化学（四川）有限公司",
+        "万华化学电池材料项目",
+        "先进材料",
+        "200000",
+        [(S.NEGOTIATION, 280), (S.SIGNED, 200), (S.LANDED, 170), (S.STARTED, 130)],
+        park="眉山经济技术开发区",
+        channel=AttractionChannel.INDUSTRY_CHAIN,
+        outbound=("驻长三角招商分局", OutboundRole.NEGOTIATION),
+        out_of_province=True,
+        commitments=("200000", "350000", "12000", 800, 90),
+        funded="0.4",
+    ),
+    DemoProject(
+        "隆基绿能科技股份有限公司",
+        "隆基光伏组件西南基地项目",
+        "晶硅光伏",
+        "800000",
+        [(S.RESERVE, 110), (S.NEGOTIATION, 60)],
+        task_force="晶硅光伏产业专班",
+        channel=AttractionChannel.OUTBOUND_OFFICE,
+        outbound=("驻西北招商分局", OutboundRole.LEAD_CAPTURE),
+        out_of_province=True,
+    ),
+    DemoProject(
+        "宜宾丝丽雅集团有限公司",
+        "丝丽雅绿色纤维技改项目",
+        "先进材料",
+        "45000",
+        [(S.NEGOTIATION, 150), (S.LANDED, 100, "签约与用地手续同期完成，补录。"), (S.STARTED, 30)],
+        county="叙州区",
+        task_force="先进材料产业专班",
+        channel=AttractionChannel.OTHER,
+        reinvestment=True,
+        commitments=("45000", "80000", "3000", 200, 30),
+        funded="0.25",
+    ),
+    DemoProject(
+        "新希望集团有限公司",
+        "冷链食品精深加工项目",
+        "食品饮料",
+        "30000",
+        [(S.RESERVE, 50)],
+        park="眉山经济技术开发区",
+        channel=AttractionChannel.OUTBOUND_OFFICE,
+        outbound=("驻成渝招商分局", OutboundRole.LEAD_CAPTURE),
+        name_en="Cold-chain food processing",
+        description="依托西南农产品资源和冷链物流枢纽，招引肉制品、预制菜精深加工项目。",
+        description_en="Meat products and ready meals, close to south-west farm produce and "
+        "a cold-chain logistics hub.",
+        public=("industry", "park", "contract_amount", "description"),
+    ),
+    DemoProject(
+        "立讯精密工业股份有限公司",
+        "立讯精密消费电子配套项目",
+        "智能终端",
+        "150000",
+        [(S.RESERVE, 40), (S.NEGOTIATION, 10)],
+        channel=AttractionChannel.OUTBOUND_OFFICE,
+        outbound=("驻珠三角招商分局", OutboundRole.NEGOTIATION),
+        out_of_province=True,
+    ),
+    DemoProject(
+        "京东方科技集团股份有限公司",
+        "显示模组配套项目",
+        "智能终端",
+        "100000",
+        [(S.RESERVE, 100)],
+        channel=AttractionChannel.OUTBOUND_OFFICE,
+        outbound=("驻京津冀招商分局", OutboundRole.LEAD_CAPTURE),
+        out_of_province=True,
+    ),
+    DemoProject(
+        "施耐德电气（中国）有限公司",
+        "智能配电设备西南生产基地",
+        "高端装备制造",
+        "25000",
+        [
+            (S.NEGOTIATION, 110),
+            (S.SIGNED, 70),
+            (S.LANDED, 50),
+            (S.SIGNED, 30, "用地手续退回，重新办理。"),
+        ],
+        park="眉山经济技术开发区",
+        channel=AttractionChannel.OUTBOUND_OFFICE,
+        outbound=("驻京津冀招商分局", OutboundRole.SIGNING),
+        out_of_province=True,
+        fdi_usd_wan="3000",
+        commitments=("25000", "60000", "2000", 300, 60),
+    ),
+    DemoProject(
+        "普洛斯投资（上海）有限公司",
+        "眉山冷链物流园项目",
+        "现代物流",
+        "80000",
+        [(S.RESERVE, 80)],
+        park="眉山经济技术开发区",
+        channel=AttractionChannel.OUTBOUND_OFFICE,
+        outbound=("驻长三角招商分局", OutboundRole.LEAD_CAPTURE),
+        name_en="Meishan cold-chain logistics park",
+        description="规划高标准冷库及分拨中心，服务成渝地区食品与医药冷链。",
+        description_en="High-standard cold stores and a distribution centre for food and "
+        "pharmaceutical cold chains in the Chengdu–Chongqing region.",
+        out_of_province=True,
+        fdi_usd_wan="8000",
+        public=("industry", "park", "contract_amount", "description"),
+    ),
+    DemoProject(
+        "宜宾市叙府酒业股份有限公司",
+        "叙府酒业技改扩能项目",
+        "白酒",
+        "20000",
+        [
+            (S.NEGOTIATION, 200),
+            (S.SIGNED, 150),
+            (S.LANDED, 130),
+            (S.STARTED, 100),
+            (S.PRODUCING, 20),
+        ],
+        county="翠屏区",
+        task_force="白酒食品产业专班",
+        channel=AttractionChannel.OTHER,
+        reinvestment=True,
+        commitments=("20000", "50000", "3000", 150, 30),
+        funded="0.7",
+    ),
+    DemoProject(
+        "宜宾市叙府酒业股份有限公司",
+        "白酒文化旅游融合项目",
+        "文化旅游",
+        "35000",
+        [(S.RESERVE, 25)],
+        county="屏山县",
+        channel=AttractionChannel.OTHER,
+    ),
+    DemoProject(
+        "四川时代新能源科技有限公司",
+        "动力电池结构件配套项目",
+        "动力电池",
+        "15000",
+        [(S.NEGOTIATION, 75), (S.SIGNED, 55)],
+        county="长宁县",
+        task_force="动力电池产业专班",
+        channel=AttractionChannel.INDUSTRY_CHAIN,
+        out_of_province=True,
+        commitments=("15000", "30000", "1000", 120, 200),
+        funded="0.15",
+    ),
+]
+
+# (enterprise, project or None, name, basis, value 万元, status, conditions)
+POLICIES = [
+    (
+        "四川丽豪半导体材料有限公司",
+        "丽豪高纯晶硅一期项目",
+        "固定资产投资补助",
+        "宜府发〔2023〕12号",
+        "5000",
+        PolicyStatus.HONOURED,
+        "按设备投资额的5%分期兑现。",
+    ),
+    (
+        "四川时代新能源科技有限公司",
+        "四川时代动力电池项目（七期）",
+        "用电价格支持",
+        "一企一策协议",
+        "12000",
+        PolicyStatus.APPROVED,
+        "达产后年用电量不低于协议约定。",
+    ),
+    (
+        "宜宾长盈精密技术有限公司",
+        "长盈精密新能源汽车结构件项目",
+        "人才引进补贴",
+        "宜宾市人才新政",
+        "800",
+        PolicyStatus.PROPOSED,
+        None,
+    ),
+    (
+        "内蒙古蒙牛乳业（集团）股份有限公司",
+        "蒙牛高端冰淇淋生产及冷链物流仓储基地项目",
+        "冷链物流用地价格优惠",
+        "眉山经开区招商引资优惠办法",
+        "3000",
+        PolicyStatus.APPROVED,
+        "项目用地须于签约后一年内开工。",
+    ),
+    (
+        "宜宾天原集团股份有限公司",
+        "天原氯碱装置搬迁升级项目",
+        "搬迁改造补助",
+        "一企一策协议",
+        "2000",
+        PolicyStatus.CLAWED_BACK,
+        "项目终止，已兑现部分依约收回。",
+    ),
+    (
+        "宜宾凯翼汽车有限公司",
+        None,
+        "流动资金贷款贴息",
+        "宜宾市金融支持实体经济十条",
+        "600",
+        PolicyStatus.APPROVED,
+        "贴息期限两年。",
+    ),
+]
+
+# Targets of the year: (new signed projects, contract amount 万元, out-of-province funds 万元).
+# The green new energy task force has none of its own: its two sub-task forces carry them.
+TARGETS = {
+    "翠屏区": (3, "300000", "50000"),
+    "叙州区": (6, "2500000", "400000"),
+    "南溪区": (2, "200000", "30000"),
+    "江安县": (2, "150000", "20000"),
+    "长宁县": (2, "100000", "10000"),
+    "高县": (1, "80000", "10000"),
+    "珙县": (2, "150000", "20000"),
+    "筠连县": (1, "50000", "5000"),
+    "兴文县": (1, "50000", "5000"),
+    "屏山县": (1, "50000", "5000"),
+    "宜宾三江新区": (5, "800000", "150000"),
+    "数字经济产业专班": (2, "300000", "50000"),
+    "动力电池产业专班": (4, "2000000", "400000"),
+    "晶硅光伏产业专班": (2, "1500000", "200000"),
+    "智能终端产业专班": (2, "300000", "50000"),
+    "智能网联汽车产业专班": (3, "300000", "60000"),
+    "先进材料产业专班": (2, "400000", "60000"),
+    "白酒食品产业专班": (2, "300000", "30000"),
+}
+
+
 # -- loading -------------------------------------------------------------------------
 def has_data() -> bool:
     for model in (User, OrgUnit, Enterprise):
@@ -760,6 +1363,9 @@ def load_demo(password: str) -> list[tuple[str, Role, list[str]]]:
     _load_visits(enterprises, users)
     _load_issues(enterprises, users)
     _load_notes(enterprises, users)
+    projects = _load_projects(enterprises, users, units, industries)
+    _load_policies(enterprises, projects)
+    _load_targets(units)
     db.session.flush()
     return [(u.email, u.role, [unit.name for unit in u.units]) for u in users.values()]
 
@@ -963,3 +1569,159 @@ def _load_notes(enterprises, users) -> None:
         body="（已过时）一期项目联系人变更前的旧电话。",
     )
     delete_note(stale, actor=users["manager.xuzhou"])
+
+
+def _load_projects(enterprises, users, units, industries) -> dict[str, Project]:
+    """The projects, moved through their stages with back-dated changes, and their funds."""
+    today = local_today()
+    projects = {}
+    for number, spec in enumerate(PROJECTS, start=1):
+        enterprise = enterprises[spec.enterprise]
+        actor = enterprise.responsible
+        first_stage, first_days = spec.history[0][:2]
+        fields = {
+            "name": spec.name,
+            "name_en": spec.name_en,
+            "industry": industries[spec.industry],
+            "county": units[spec.county] if spec.county else None,
+            "park": units[spec.park] if spec.park else None,
+            "task_force": units[spec.task_force] if spec.task_force else None,
+            "channel": spec.channel,
+            "outbound_office": units[spec.outbound[0]] if spec.outbound else None,
+            "outbound_role": spec.outbound[1] if spec.outbound else None,
+            "contract_amount_wan": Decimal(spec.amount_wan) if spec.amount_wan else None,
+            "is_out_of_province": spec.out_of_province,
+            "is_reinvestment": spec.reinvestment,
+            "fdi_usd_wan": Decimal(spec.fdi_usd_wan) if spec.fdi_usd_wan else None,
+            "description": f"{DEMO_MARK}{spec.description}" if spec.description else None,
+            "description_en": f"[Demo data] {spec.description_en}" if spec.description_en else None,
+        }
+        signed_days = next((h[1] for h in spec.history if h[0] == ProjectStage.SIGNED), None)
+        if spec.commitments:
+            investment, output, tax, jobs, start_after = spec.commitments
+            fields.update(
+                platform_number=f"DEMO-{number:04d}",
+                committed_investment_wan=Decimal(investment),
+                committed_output_wan=Decimal(output),
+                committed_tax_wan=Decimal(tax),
+                committed_jobs=jobs,
+                planned_start_on=today
+                - timedelta(days=signed_days or first_days)
+                + timedelta(days=start_after),
+            )
+        project = create_project(
+            enterprise,
+            actor=actor,
+            stage=first_stage,
+            stage_on=today - timedelta(days=first_days),
+            **fields,
+        )
+        for move in spec.history[1:]:
+            stage, days = move[:2]
+            change_stage(
+                project,
+                actor=actor,
+                expected_version=project.version,
+                to_stage=stage,
+                effective_on=today - timedelta(days=days),
+                reason=move[2] if len(move) > 2 else None,
+            )
+        if spec.public:
+            update_project(
+                project,
+                actor=actor,
+                expected_version=project.version,
+                is_promoted=True,
+                public_fields=list(spec.public),
+            )
+        if spec.funded:
+            _demo_funds(project, actor, Decimal(spec.funded))
+        projects[spec.name] = project
+    # One report corrected: a month entered twice by mistake.
+    project = projects["长盈精密结构件一期项目"]
+    latest = funds_entries(project)[0]
+    record_funds(
+        project,
+        actor=project.enterprise.responsible,
+        month=latest.month,
+        source=latest.source,
+        amount_wan=-latest.amount_wan,
+        note="该月资金重复填报，予以冲减。",
+        corrects=latest,
+    )
+    return projects
+
+
+def _demo_funds(project: Project, actor: User, share: Decimal) -> None:
+    """Funds in place month by month since signing (at most the last 18 months)."""
+    today = local_today()
+    end = project.terminated_on or today
+    first = project.signed_on.replace(day=1)
+    months = []
+    month = end.replace(day=1)
+    while month >= first and len(months) < 18:
+        months.append(month)
+        month = (month - timedelta(days=1)).replace(day=1)
+    months.reverse()
+    main = FundsSource.OUTSIDE_PROVINCE if project.is_out_of_province else FundsSource.WITHIN_CITY
+    total = project.contract_amount_wan * share
+    per_month = (total / len(months)).quantize(Decimal("1")) or Decimal(1)
+    for index, month in enumerate(months):
+        if index % 3 == 2:
+            part = (per_month / 3).quantize(Decimal("1")) or Decimal(1)
+            record_funds(
+                project,
+                actor=actor,
+                month=month,
+                source=FundsSource.OUTSIDE_CITY,
+                amount_wan=part,
+            )
+            record_funds(
+                project, actor=actor, month=month, source=main, amount_wan=per_month - part
+            )
+        else:
+            record_funds(project, actor=actor, month=month, source=main, amount_wan=per_month)
+
+
+def _load_policies(enterprises, projects) -> None:
+    for name, project_name, policy, basis, value, status, conditions in POLICIES:
+        enterprise = enterprises[name]
+        create_policy(
+            enterprise,
+            actor=enterprise.responsible,
+            name=policy,
+            basis=basis,
+            value_wan=Decimal(value),
+            status=status,
+            conditions=conditions,
+            project=projects[project_name] if project_name else None,
+        )
+
+
+def _load_targets(units) -> None:
+    """The year's targets of the counties and task forces, and how projects count.
+
+    There is no service for these (admins keep them on the targets pages), so
+    the rows are written directly.
+    """
+    year = local_today().year
+    for unit_name, (count, amount, funds) in TARGETS.items():
+        db.session.add(
+            Target(
+                year=year,
+                unit_id=units[unit_name].id,
+                new_projects=count,
+                contract_amount_wan=Decimal(amount),
+                out_of_province_funds_wan=Decimal(funds),
+            )
+        )
+    db.session.add(
+        CountingRule(
+            year=year,
+            min_contract_amount_wan=Decimal("1000"),
+            count_terminated=True,
+            landing_rate_goal_pct=70,
+            start_rate_goal_pct=35,
+        )
+    )
+    db.session.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select, text
@@ -12,17 +14,27 @@ from crm.demo import DEMO_MARK, DemoDataExists, is_demo_code, load_demo
 from crm.enterprises.credit_code import is_valid
 from crm.models import (
     Contact,
+    CountingRule,
     Enterprise,
     EnterpriseIssue,
     FollowUp,
     FollowUpStatus,
+    FundsEntry,
+    FundsSource,
     OrgUnit,
+    Policy,
+    PolicyStatus,
+    Project,
+    ProjectStage,
+    ProjectStageChange,
     Role,
+    Target,
     TimelineEvent,
     UnitKind,
     User,
     Visit,
 )
+from crm.projects import figures, lifecycle
 from crm.visits.services import local_today
 
 PASSWORD = "demo password 2023"
@@ -209,3 +221,118 @@ def test_refuses_a_weak_password_before_creating_anything(db):
         load_demo("short")
     db.session.rollback()
     assert _count(db, User) == 0 and _count(db, OrgUnit) == 0
+
+
+# -- projects, funds, policies, targets (issue 3) ------------------------------------
+def _projects(db) -> list[Project]:
+    return list(db.session.execute(select(Project).order_by(Project.id)).scalars())
+
+
+def test_projects_cover_the_whole_ladder_across_units(db, demo):
+    projects = _projects(db)
+    assert len(projects) >= 30
+    assert {p.stage for p in projects} == set(ProjectStage)
+    assert len({p.county_id for p in projects if p.county_id}) >= 8
+    assert len({p.task_force_id for p in projects if p.task_force_id}) >= 5
+    assert sum(1 for p in projects if p.is_key) >= 5
+    assert any(p.outbound_office_id and p.outbound_role for p in projects)
+    assert any(p.fdi_usd_wan for p in projects)
+    for project in projects:
+        assert project.enterprise.description.startswith(DEMO_MARK)
+        assert project.deleted_at is None
+    _check_stage_histories(db)
+    _check_funds_policies_targets_and_rule(db)
+
+
+def _check_stage_histories(db):
+    """Back-dated through the service, and the stored milestones are what the history gives."""
+    today = local_today()
+    for project in _projects(db):
+        changes = list(
+            db.session.execute(
+                select(ProjectStageChange)
+                .where(ProjectStageChange.project_id == project.id)
+                .order_by(ProjectStageChange.effective_on, ProjectStageChange.id)
+            ).scalars()
+        )
+        assert changes and changes[0].from_stage is None
+        dates = [c.effective_on for c in changes]
+        assert dates == sorted(dates) and dates[-1] <= today
+        plain = SimpleNamespace(**{column: None for column in lifecycle.MILESTONES.values()})
+        lifecycle.replay(plain, changes)
+        assert plain.stage == project.stage and plain.stage_since == project.stage_since
+        for column in [*lifecycle.MILESTONES.values(), "terminated_on"]:
+            assert getattr(plain, column) == getattr(project, column), (project.name, column)
+        for change in changes:
+            if change.is_irregular or change.to_stage == ProjectStage.TERMINATED:
+                assert change.reason
+    changes = db.session.execute(select(ProjectStageChange)).scalars().all()
+    assert any(c.effective_on.year < today.year for c in changes)
+    assert sum(1 for c in changes if c.is_irregular) >= 2
+    lihao = db.session.execute(
+        select(Enterprise).where(Enterprise.name == "四川丽豪半导体材料有限公司")
+    ).scalar_one()
+    kinds = set(
+        db.session.execute(
+            select(TimelineEvent.kind).where(TimelineEvent.enterprise_id == lihao.id)
+        ).scalars()
+    )
+    assert {"project.created", "project.stage_changed", "project.funds_recorded"} <= kinds
+
+
+def _check_funds_policies_targets_and_rule(db):
+    entries = db.session.execute(select(FundsEntry)).scalars().all()
+    assert len(entries) >= 50
+    assert {e.source for e in entries} == set(FundsSource)
+    corrections = [e for e in entries if e.corrects_id is not None]
+    assert len(corrections) == 1
+    correction = corrections[0]
+    assert correction.amount_wan < 0 and correction.note
+    assert correction.corrects.month == correction.month
+    for entry in entries:
+        project = db.session.get(Project, entry.project_id)
+        assert project.signed_on is not None and entry.month <= local_today()
+
+    policies = db.session.execute(select(Policy)).scalars().all()
+    assert len(policies) >= 5
+    clawed = [p for p in policies if p.status == PolicyStatus.CLAWED_BACK]
+    assert len(clawed) == 1 and clawed[0].project is not None
+    assert {p.status for p in policies} >= {PolicyStatus.APPROVED, PolicyStatus.HONOURED}
+
+    year = local_today().year
+    targets = db.session.execute(select(Target).where(Target.year == year)).scalars().all()
+    kinds = [t.unit.kind for t in targets]
+    assert kinds.count(UnitKind.COUNTY) == 11
+    assert kinds.count(UnitKind.TASK_FORCE) >= 6
+    rule = db.session.execute(select(CountingRule).where(CountingRule.year == year)).scalar_one()
+    assert (rule.landing_rate_goal_pct, rule.start_rate_goal_pct) == (70, 35)
+
+
+def test_figures_and_the_opportunity_list_have_something_to_show(db, demo, client):
+    today = local_today()
+    period = figures.Period.containing(today)
+    counties = figures.ranking(period, UnitKind.COUNTY)
+    assert len(counties) == 11 and counties[0].rank == 1
+    assert counties[0].figures.signed > 0 and counties[0].figures.score is not None
+    task_forces = figures.ranking(period, UnitKind.TASK_FORCE)
+    assert any(row.figures.signed for row in task_forces)
+    total = figures.total_figures(period)
+    assert total.signed >= 5
+    assert total.landing_rate is not None and total.start_rate is not None
+    assert total.out_of_province_funds_wan > 0
+    stalled, _ = figures.stalled_projects(None, today)
+    key, _ = figures.key_projects(None)
+    assert stalled >= 3 and key >= 5
+
+    # The public list: the promoted reserve projects, never their enterprises.
+    promoted = db.session.execute(select(Project).where(Project.is_promoted.is_(True))).scalars()
+    promoted = list(promoted)
+    assert 3 <= len(promoted) <= 5
+    assert all(p.stage == ProjectStage.RESERVE and p.public_fields for p in promoted)
+    response = client.get("/opportunities")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    for project in promoted:
+        assert project.name in html
+        assert project.enterprise.name not in html
+        assert client.get(f"/opportunities/{project.id}").status_code == 200

@@ -1,0 +1,280 @@
+"""The dashboards and the monthly ranking at 100,000 projects / 1,000,000 stage changes
+and 1,000,000 funds entries (20 ranked units).
+
+Prints, for SQLite and PostgreSQL, the median and p95 (after a warm-up) of:
+- the pages, through the app (Flask test client), signed in as a leader (the
+  whole city) and as a county manager (one county): the city dashboard
+  GET /dashboard, one unit's dashboard, one month's ranking GET /reports/<y>/<m>
+  and its .xlsx — each only once the route exists (other people are writing them);
+- the figures underneath, called directly: ranking of counties and of task
+  forces, total_figures, stage_counts, signed_since, stalled_projects,
+  key_projects, monthly_signed — for the city and for one county's scope.
+
+    .venv/bin/python bench/bench_projects.py [--only sqlite|postgresql] [--rounds 30]
+        [--pages-only | --functions-only | --seed-only] [--sqlite-pragmas]
+
+BENCH_PROJECTS_SQLITE / BENCH_PROJECTS_PG_DATABASE point it at other databases
+(e.g. a copy with an index being tried out).
+
+Targets: each page < 500 ms p95, the .xlsx < 2 s p95. The databases are made
+once (bench/out/bench_projects.sqlite, PostgreSQL database crm_bench_projects)
+and reused; delete them to re-seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_DATABASE = os.environ.get("BENCH_PROJECTS_PG_DATABASE", "crm_bench_projects")
+PAGE_TARGET_MS = 500
+XLSX_TARGET_MS = 2000
+
+
+def database_urls(only: str | None) -> dict[str, str]:
+    urls = {}
+    if only in (None, "sqlite"):
+        out = ROOT / "bench" / "out"
+        out.mkdir(parents=True, exist_ok=True)
+        path = os.environ.get("BENCH_PROJECTS_SQLITE") or out / "bench_projects.sqlite"
+        urls["sqlite"] = f"sqlite:///{path}"
+    if only in (None, "postgresql"):
+        admin = make_url(PG_ADMIN_URL)
+        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": PG_DATABASE}
+            ).first()
+            if not exists:
+                conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
+        engine.dispose()
+        urls["postgres"] = admin.set(database=PG_DATABASE).render_as_string(hide_password=False)
+    return urls
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+MISSES: list[str] = []
+
+
+def report(name: str, samples: list[float], target: float | None = None) -> None:
+    p95 = percentile(samples, 0.95)
+    print(f"BENCH {name.replace('@', '_p50_')} {statistics.median(samples):.1f} ms")
+    print(f"BENCH {name.replace('@', '_p95_')} {p95:.1f} ms", flush=True)
+    if target is not None and p95 > target:
+        MISSES.append(f"{name.replace('@', '_p95_')} {p95:.1f} ms > {target} ms")
+
+
+def timed_page(client, url: str, rounds: int) -> list[float]:
+    for _ in range(2):  # warm caches and compile templates
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        response = client.get(url)
+        response.get_data()
+        samples.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return samples
+
+
+def timed_call(fn, rounds: int) -> list[float]:
+    from crm.extensions import db
+
+    for _ in range(2):
+        fn()
+        db.session.remove()
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+        db.session.remove()  # as after a request: nothing cached in the identity map
+    return samples
+
+
+def measure_functions(app, backend: str, ids: dict, rounds: int) -> None:
+    from sqlalchemy import select
+
+    from crm.access import Access
+    from crm.clock import local_today
+    from crm.extensions import db
+    from crm.models import UnitKind, User
+    from crm.projects import figures
+    from crm.projects.figures import Period
+
+    today = local_today()
+    period = Period.containing(today)
+    with app.app_context():
+        for who in ("leader", "manager"):
+
+            def scope(who=who):
+                user = db.session.execute(
+                    select(User).where(User.email == f"bench-{who}@bench.local")
+                ).scalar_one()
+                return Access(user).project_scope()
+
+            suffix = f"{backend}" if who == "leader" else f"{backend}_manager"
+            calls = {
+                "fn_total_figures": lambda: figures.total_figures(period, scope()),
+                "fn_stage_counts": lambda: figures.stage_counts(scope()),
+                "fn_signed_since": lambda: figures.signed_since(scope(), period),
+                "fn_stalled_projects": lambda: figures.stalled_projects(scope(), today),
+                "fn_key_projects": lambda: figures.key_projects(scope()),
+                "fn_monthly_signed": lambda: figures.monthly_signed(scope(), today.year),
+            }
+            if who == "leader":
+                calls["fn_ranking_county"] = lambda: figures.ranking(period, UnitKind.COUNTY)
+                calls["fn_ranking_task_force"] = lambda: figures.ranking(
+                    period, UnitKind.TASK_FORCE
+                )
+                calls["fn_ranking_both"] = lambda: [
+                    figures.ranking(period, kind) for kind in figures.RANKED_KINDS
+                ]
+            for name, fn in calls.items():
+                report(f"{name}@{suffix}", timed_call(fn, rounds))
+
+
+def measure_pages(app, backend: str, ids: dict, rounds: int) -> None:
+    from flask import url_for
+
+    from crm.clock import local_today
+
+    today = local_today()
+    wanted = {
+        "dashboard_city": ("dashboard.city", {}, PAGE_TARGET_MS),
+        "dashboard_unit": ("dashboard.unit", {"unit_id": ids["county_id"]}, PAGE_TARGET_MS),
+        "ranking_month": (
+            "reports.month",
+            {"year": today.year, "month": today.month},
+            PAGE_TARGET_MS,
+        ),
+        "ranking_xlsx": (
+            "reports.xlsx",
+            {"year": today.year, "month": today.month},
+            XLSX_TARGET_MS,
+        ),
+    }
+    pages = {}
+    with app.test_request_context():
+        for name, (endpoint, args, target) in wanted.items():
+            if endpoint in app.view_functions:
+                pages[name] = (url_for(endpoint, **args), target)
+            else:
+                print(f"# {backend}: {endpoint} does not exist yet: {name} not measured")
+    for who in ("leader", "manager"):
+        client = app.test_client()
+        response = client.post(
+            "/login", data={"email": f"bench-{who}@bench.local", "password": "bench password"}
+        )
+        assert response.status_code == 302, response.status_code
+        suffix = backend if who == "leader" else f"{backend}_manager"
+        for name, (url, target) in pages.items():
+            report(f"{name}@{suffix}", timed_page(client, url, rounds), target)
+
+
+# What ``--sqlite-pragmas`` adds to every SQLite connection (a proposal, see the report):
+# read pages through a memory map and keep more of them, instead of a read() per page
+# through SQLite's default 2 MB cache.
+PROPOSED_PRAGMAS = ("PRAGMA mmap_size=268435456", "PRAGMA cache_size=-65536")
+
+
+def run(
+    backend: str,
+    url: str,
+    rounds: int,
+    pages_only: bool,
+    functions_only: bool,
+    pragmas: bool = False,
+) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["CRM_INSTANCE_PATH"] = str(ROOT / "bench" / "out" / "instance")
+    from flask_migrate import upgrade
+
+    from crm import create_app
+    from crm.extensions import db
+    from crm.i18n import compile_catalogs
+
+    compile_catalogs()
+    app = create_app("default", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
+    if pragmas and backend == "sqlite":
+        from sqlalchemy import event
+
+        with app.app_context():
+
+            @event.listens_for(db.engine, "connect")
+            def _proposed(dbapi_connection, _record):
+                cursor = dbapi_connection.cursor()
+                for pragma in PROPOSED_PRAGMAS:
+                    cursor.execute(pragma)
+                cursor.close()
+
+        backend = "sqlite_mmap"
+    with app.app_context():
+        upgrade()
+        import seed_projects
+
+        if not seed_projects.seeded():
+            started = time.perf_counter()
+            seed_projects.seed(log=lambda m: print(f"# {backend}: {m}", flush=True))
+            print(
+                f"BENCH seed_projects_{backend} {time.perf_counter() - started:.0f} s", flush=True
+            )
+        else:
+            # A database seeded before the funds rollup existed gets it filled once.
+            seed_projects.ensure_rollup()
+        ids = seed_projects.ids()
+        db.session.remove()
+    if not pages_only:
+        measure_functions(app, backend, ids, rounds)
+    if not functions_only:
+        measure_pages(app, backend, ids, rounds)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--pages-only", action="store_true")
+    parser.add_argument("--functions-only", action="store_true")
+    parser.add_argument("--seed-only", action="store_true")
+    parser.add_argument(
+        "--sqlite-pragmas",
+        action="store_true",
+        help="also measure SQLite with the proposed mmap/cache PRAGMAs",
+    )
+    args = parser.parse_args()
+    for backend, url in database_urls(args.only).items():
+        if args.seed_only:
+            run(backend, url, 0, pages_only=True, functions_only=True)
+        else:
+            rounds = max(args.rounds, 30)
+            run(backend, url, rounds, args.pages_only, args.functions_only)
+            if backend == "sqlite" and args.sqlite_pragmas:
+                run(backend, url, rounds, args.pages_only, args.functions_only, pragmas=True)
+    if MISSES:
+        print("# over target: " + "; ".join(MISSES))
+
+
+if __name__ == "__main__":
+    main()
