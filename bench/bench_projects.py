@@ -5,10 +5,10 @@ Prints, for SQLite and PostgreSQL, the median and p95 (after a warm-up) of:
 - the pages, through the app (Flask test client), signed in as a leader (the
   whole city) and as a county manager (one county): the city dashboard
   GET /dashboard, one unit's dashboard, one month's ranking GET /reports/<y>/<m>
-  and its .xlsx — each only once the route exists (other people are writing them);
+  and its .xlsx;
 - the figures underneath, called directly: ranking of counties and of task
-  forces, total_figures, stage_counts, signed_since, stalled_projects,
-  key_projects, monthly_signed — for the city and for one county's scope.
+  forces, total_figures, overview, stalled_projects,
+  key_projects — for the city and for one county's scope.
 
     .venv/bin/python bench/bench_projects.py [--only sqlite|postgresql] [--rounds 30]
         [--pages-only | --functions-only | --seed-only] [--sqlite-pragmas]
@@ -135,20 +135,16 @@ def measure_functions(app, backend: str, ids: dict, rounds: int) -> None:
             suffix = f"{backend}" if who == "leader" else f"{backend}_manager"
             calls = {
                 "fn_total_figures": lambda: figures.total_figures(period, scope()),
-                "fn_stage_counts": lambda: figures.stage_counts(scope()),
-                "fn_signed_since": lambda: figures.signed_since(scope(), period),
+                "fn_overview": lambda: figures.overview(scope(), period, today),
                 "fn_stalled_projects": lambda: figures.stalled_projects(scope(), today),
                 "fn_key_projects": lambda: figures.key_projects(scope()),
-                "fn_monthly_signed": lambda: figures.monthly_signed(scope(), today.year),
             }
             if who == "leader":
                 calls["fn_ranking_county"] = lambda: figures.ranking(period, UnitKind.COUNTY)
                 calls["fn_ranking_task_force"] = lambda: figures.ranking(
                     period, UnitKind.TASK_FORCE
                 )
-                calls["fn_ranking_both"] = lambda: [
-                    figures.ranking(period, kind) for kind in figures.RANKED_KINDS
-                ]
+                calls["fn_rankings_both"] = lambda: figures.rankings(period)
             for name, fn in calls.items():
                 report(f"{name}@{suffix}", timed_call(fn, rounds))
 

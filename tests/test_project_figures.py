@@ -258,24 +258,25 @@ def test_city_totals_and_scope(app, world):
 
 def test_dashboard_counts(app, world):
     with app.app_context():
-        counts = figures.stage_counts(None)
-        assert counts[ProjectStage.NEGOTIATION] == 1
-        assert counts[ProjectStage.TERMINATED] == 1
-        assert sum(counts.values()) == 9
-        since = figures.signed_since(None, JUNE)
-        assert since["month"] == (1, D("8000"))  # P8 on 06-30
-        assert since["quarter"] == (2, D("28000"))  # P2 05-15, P8
-        assert since["year"] == (5, D("143000"))
-        monthly = figures.monthly_signed(None, 2026)
-        assert monthly[1] == (2, D("110000"))  # February: P1, P9
-        key_total, key_rows = figures.key_projects(None)
-        assert key_total == 1 and key_rows[0].name == "P1"
+        counts = figures.overview(None, JUNE, date(2026, 11, 26))
+        assert counts.stages[ProjectStage.NEGOTIATION] == 1
+        assert counts.stages[ProjectStage.TERMINATED] == 1
+        assert sum(counts.stages.values()) == 9
+        assert counts.signed["month"] == (1, D("8000"))  # P8 on 06-30
+        assert counts.signed["quarter"] == (2, D("28000"))  # P2 05-15, P8
+        assert counts.signed["year"] == (5, D("143000"))
+        assert counts.monthly[1] == (2, D("110000"))  # February: P1, P9
+        assert counts.monthly[6] == (0, D(0))  # nothing signed in July
+        assert counts.key_total == 1
+        assert [row.name for row in figures.key_projects(None)] == ["P1"]
+        assert counts.stalled_total == 3
 
 
 def test_stalled_projects_follow_city_and_county_thresholds(app, db, world):
     today = date(2026, 11, 26)
     with app.app_context():
-        total, rows = figures.stalled_projects(None, today)
+        rows = figures.stalled_projects(None, today)
+        total = figures.overview(None, JUNE, today).stalled_total
         # Defaults: negotiation 30 days, signed 20, landed 15, counted from the last progress
         # (a stage change, an edit, a funds report). P7 negotiating since 01-05, P9 signed
         # since 04-01, P6 since 04-10. P2, P3, P5 reported funds (today, in these tests'
@@ -287,7 +288,7 @@ def test_stalled_projects_follow_city_and_county_thresholds(app, db, world):
         )
         db.session.add(StallThreshold(unit_id=None, stage=ProjectStage.SIGNED, days=236))
         db.session.commit()
-        _, rows = figures.stalled_projects(None, today)
+        rows = figures.stalled_projects(None, today)
         # P7's county allows 400 days; P9 (239 days) still over 236, P6 (230) not.
         assert {row.name for row in rows} == {"P9"}
 
@@ -320,5 +321,19 @@ def test_projects_of_a_deleted_enterprise_do_not_count_in_any_scope(
         # Everyone's figures (no enterprise join) and a county's (joined) agree.
         assert figures.total_figures(JUNE).signed == 5
         assert figures.total_figures(JUNE, scoped).signed == 5
-        assert sum(figures.stage_counts(None).values()) == 9
-        assert sum(figures.stage_counts(scoped).values()) == 9
+        today = date(2026, 11, 26)
+        assert sum(figures.overview(None, JUNE, today).stages.values()) == 9
+        assert sum(figures.overview(scoped, JUNE, today).stages.values()) == 9
+
+
+def test_the_one_pass_and_the_narrow_queries_agree(app, world):
+    from crm.models import Enterprise
+
+    today = date(2026, 11, 26)
+    with app.app_context():
+        for period in (JUNE, Period(2026, 3), Period(2026, 11)):
+            narrow = figures.overview(None, period, today)
+            # A scope that tests the enterprise (so: one pass) yet admits every project.
+            one_pass = figures.overview(Enterprise.id > 0, period, today)
+            assert one_pass == narrow
+            assert narrow.stalled_total == 3 and narrow.key_total == 1

@@ -212,25 +212,26 @@ def build(
     else:
         targets_apply = False
     rule = fig.counting_rule(period.year)
-    key_total, key = fig.key_projects(scope, limit=LIST_LIMIT)
-    stalled_total, stalled = fig.stalled_projects(scope, today, limit=LIST_LIMIT)
+    counts = fig.overview(scope, period, today)
+    key = fig.key_projects(scope, limit=LIST_LIMIT)
+    stalled = fig.stalled_projects(scope, today, limit=LIST_LIMIT)
     listed = _listed(key + stalled, today)
     return Dashboard(
         period=period,
         today=today,
         unit=unit,
-        stages=fig.stage_counts(scope),
-        signed=fig.signed_since(scope, period),
+        stages=counts.stages,
+        signed=counts.signed,
         figures=figures,
         rates=_rates(figures, rule),
         targets=_target_lines(figures),
         targets_apply=targets_apply,
-        key_total=key_total,
+        key_total=counts.key_total,
         key_projects=listed[: len(key)],
-        stalled_total=stalled_total,
+        stalled_total=counts.stalled_total,
         stalled_projects=listed[len(key) :],
         # The year's months up to the period's: the dashboard is as of the period's end.
-        monthly=fig.monthly_signed(scope, period.year)[: period.month],
+        monthly=counts.monthly[: period.month],
         month_names=month_names(period.year)[: period.month],
     )
 

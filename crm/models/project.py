@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -144,8 +145,15 @@ class Project(TimestampMixin, VersionedMixin, SoftDeleteMixin, db.Model):
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
-        # Key projects (an amount range) and the largest first.
-        Index("ix_project_amount", "contract_amount_yuan"),
+        # Key projects, largest first. Partial, so that only the key-project test (the
+        # threshold written as a literal, see is_key) can use it: a plain amount index
+        # tempted SQLite to drive every figure from the counting rule's minimum amount.
+        Index(
+            "ix_project_key",
+            "contract_amount_yuan",
+            sqlite_where=text("contract_amount_yuan >= 1000000000"),
+            postgresql_where=text("contract_amount_yuan >= 1000000000"),
+        ),
         Index("ix_project_promoted", "is_promoted", "stage"),
     )
 
@@ -159,7 +167,12 @@ class Project(TimestampMixin, VersionedMixin, SoftDeleteMixin, db.Model):
     @is_key.inplace.expression
     @classmethod
     def _is_key_expression(cls):
-        return cls.contract_amount_wan >= KEY_PROJECT_THRESHOLD_WAN
+        # A literal in the SQL (not a bound parameter), so the planner can match it
+        # to the partial index ix_project_key.
+        threshold = bindparam(
+            None, KEY_PROJECT_THRESHOLD_WAN, type_=WanAmount(), literal_execute=True
+        )
+        return cls.contract_amount_wan >= threshold
 
     @property
     def units(self) -> list[OrgUnit]:

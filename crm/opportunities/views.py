@@ -53,22 +53,22 @@ class Both(NamedTuple):
     en: str
 
 
+def _in_both(render) -> Both:
+    with force_locale(CHINESE):
+        zh = render()
+    with force_locale(ENGLISH):
+        en = render()
+    return Both(zh, en)
+
+
 def both(message) -> Both:
     """The Chinese and English text of a (lazy) message."""
-    with force_locale(CHINESE):
-        zh = str(message)
-    with force_locale(ENGLISH):
-        en = str(message)
-    return Both(zh, en)
+    return _in_both(lambda: str(message))
 
 
 def both_amount(value) -> Both:
     """An amount in 万元 as written in each language (亿元 from 1 亿 up)."""
-    with force_locale(CHINESE):
-        zh = amount_wan(value)
-    with force_locale(ENGLISH):
-        en = amount_wan(value)
-    return Both(zh, en)
+    return _in_both(lambda: amount_wan(value))
 
 
 def _named(record) -> Both:

@@ -565,7 +565,67 @@ def live(scope: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def stage_counts(scope: ColumnElement[bool] | None) -> dict[ProjectStage, int]:
+@dataclass
+class Overview:
+    """The dashboard's counts, from one pass over the projects in scope."""
+
+    stages: dict[ProjectStage, int]
+    signed: dict[str, tuple[int, Decimal]]  # this month / quarter / year: count, amount
+    monthly: list[tuple[int, Decimal]]  # signed per month of the period's year
+    key_total: int
+    stalled_total: int
+
+
+def overview(scope: ColumnElement[bool] | None, period: Period, today: date) -> Overview:
+    """Projects by stage, signed this month/quarter/year and per month, key and stalled
+    counts.
+
+    Readers who see everything get four narrow queries, each served by an index
+    (by stage and stalled: ix_project_live_stage; key: ix_project_key; signing:
+    the year's signed projects). A reader whose scope tests the enterprise must
+    scan the projects anyway, so for them it is one pass of CASE columns instead
+    of four scans.
+    """
+    signed_columns, read_signed = _signed_columns(period)
+    if _needs_enterprise(scope):
+        key = case((and_(Project.is_key, Project.stage != ProjectStage.TERMINATED), 1), else_=0)
+        stalled = case((stalled_condition(today), 1), else_=0)
+        stages = list(ProjectStage)
+        by_stage = [func.sum(case((Project.stage == stage, 1), else_=0)) for stage in stages]
+        values = iter(
+            db.session.execute(
+                _from(
+                    select(*by_stage, func.sum(key), func.sum(stalled), *signed_columns), scope
+                ).where(*live(scope))
+            ).one()
+        )
+        stage_counts = {stage: int(next(values) or 0) for stage in stages}
+        key_total, stalled_total = int(next(values) or 0), int(next(values) or 0)
+        signed, monthly = read_signed(values)
+        return Overview(stage_counts, signed, monthly, key_total, stalled_total)
+    values = iter(
+        db.session.execute(
+            _from(select(*signed_columns), scope).where(
+                *live(scope), Project.signed_on.between(period.start, date(period.year, 12, 31))
+            )
+        ).one()
+    )
+    signed, monthly = read_signed(values)
+    return Overview(
+        stages=_stage_counts(scope),
+        signed=signed,
+        monthly=monthly,
+        key_total=_count(scope, Project.is_key, Project.stage != ProjectStage.TERMINATED),
+        stalled_total=_count(scope, stalled_condition(today)),
+    )
+
+
+def _count(scope, *conditions) -> int:
+    stmt = _from(select(func.count()), scope).where(*live(scope), *conditions)
+    return db.session.execute(stmt).scalar_one()
+
+
+def _stage_counts(scope) -> dict[ProjectStage, int]:
     rows = db.session.execute(
         _from(select(Project.stage, func.count()), scope)
         .where(*live(scope))
@@ -577,33 +637,32 @@ def stage_counts(scope: ColumnElement[bool] | None) -> dict[ProjectStage, int]:
     return counts
 
 
-def signed_since(
-    scope: ColumnElement[bool] | None, period: Period
-) -> dict[str, tuple[int, Decimal]]:
-    """Signed this month, this quarter and this year (to the period's end): count and amount."""
-    rule = counting_rule(period.year)
-    where = counted(rule, period)
-    if scope is not None:
-        where.append(scope)
-    ranges = {
-        "month": period.month_start,
-        "quarter": period.quarter_start,
-        "year": period.start,
-    }
+def _signed_columns(period: Period):
+    """CASE sums of the counted projects signed this month, quarter and year (to the
+    period's end) and in each month of the year, and a reader for their values."""
+    counts = and_(*counted(counting_rule(period.year), period))
+    ranges = {"month": period.month_start, "quarter": period.quarter_start, "year": period.start}
+    months = [Period(period.year, m) for m in range(1, 13)]
+
+    def count_and_amount(start: date, end: date):
+        inside = and_(counts, Project.signed_on >= start, Project.signed_on <= end)
+        return [
+            func.coalesce(func.sum(case((inside, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((inside, Project.contract_amount_wan), else_=0)), 0),
+        ]
+
     columns = []
     for start in ranges.values():
-        inside = and_(Project.signed_on >= start, Project.signed_on <= period.end)
-        columns.append(func.sum(case((inside, 1), else_=0)))
-        columns.append(func.sum(case((inside, Project.contract_amount_wan), else_=0)))
-    row = db.session.execute(
-        _from(select(*columns), scope).where(
-            *where, Project.signed_on.between(period.start, period.end)
-        )
-    ).one()
-    out = {}
-    for index, name in enumerate(ranges):
-        out[name] = (int(row[2 * index] or 0), _wan(row[2 * index + 1]))
-    return out
+        columns += count_and_amount(start, period.end)
+    for month in months:
+        columns += count_and_amount(month.month_start, month.end)
+
+    def read(values):
+        signed = {name: (int(next(values)), _wan(next(values))) for name in ranges}
+        monthly = [(int(next(values)), _wan(next(values))) for _month in months]
+        return signed, monthly
+
+    return columns, read
 
 
 def stall_thresholds() -> tuple[dict[ProjectStage, int], dict[ProjectStage, dict[int, int]]]:
@@ -648,51 +707,28 @@ def stalled_condition(today: date) -> ColumnElement[bool]:
     return or_(*per_stage) if per_stage else false()
 
 
-def stalled_projects(scope, today: date, limit: int = 20) -> tuple[int, list[Project]]:
-    condition = stalled_condition(today)
-    base = _from(select(func.count()), scope).where(*live(scope), condition)
-    total = db.session.execute(base).scalar_one()
-    rows = db.session.execute(
-        _from(select(Project), scope)
-        .where(*live(scope), condition)
-        .order_by(Project.last_progress_on, Project.id)
-        .limit(limit)
-    ).scalars()
-    return total, list(rows)
-
-
-def key_projects(scope, limit: int = 20) -> tuple[int, list[Project]]:
-    """Key projects (≥ 10 亿元) still going, largest first."""
-    condition = and_(Project.is_key, Project.stage != ProjectStage.TERMINATED)
-    total = db.session.execute(
-        _from(select(func.count()), scope).where(*live(scope), condition)
-    ).scalar_one()
-    rows = db.session.execute(
-        _from(select(Project), scope)
-        .where(*live(scope), condition)
-        .order_by(Project.contract_amount_wan.desc(), Project.id)
-        .limit(limit)
-    ).scalars()
-    return total, list(rows)
-
-
-def monthly_signed(scope, year: int) -> list[tuple[int, Decimal]]:
-    """Signed count and amount per month of ``year`` (for the trend chart)."""
-    period = Period(year, 12)
-    where = counted(counting_rule(year), period)
-    if scope is not None:
-        where.append(scope)
-    month_of = func.extract("month", Project.signed_on)
-    rows = db.session.execute(
-        _from(
-            select(month_of, func.count(), func.coalesce(func.sum(Project.contract_amount_wan), 0)),
-            scope,
-        )
-        .where(*where, Project.signed_on.between(period.start, period.end))
-        .group_by(month_of)
+def stalled_projects(scope, today: date, limit: int = 20) -> list[Project]:
+    """The longest-stalled projects first (how many there are: ``overview``)."""
+    return list(
+        db.session.execute(
+            _from(select(Project), scope)
+            .where(*live(scope), stalled_condition(today))
+            .order_by(Project.last_progress_on, Project.id)
+            .limit(limit)
+        ).scalars()
     )
-    by_month = {int(m): (count, _wan(amount)) for m, count, amount in rows}
-    return [by_month.get(m, (0, ZERO)) for m in range(1, 13)]
+
+
+def key_projects(scope, limit: int = 20) -> list[Project]:
+    """Key projects (≥ 10 亿元) still going, largest first (how many: ``overview``)."""
+    return list(
+        db.session.execute(
+            _from(select(Project), scope)
+            .where(*live(scope), Project.is_key, Project.stage != ProjectStage.TERMINATED)
+            .order_by(Project.contract_amount_wan.desc(), Project.id)
+            .limit(limit)
+        ).scalars()
+    )
 
 
 __all__ = [
@@ -705,11 +741,10 @@ __all__ = [
     "counting_rule",
     "grouped_figures",
     "key_projects",
-    "monthly_signed",
     "ranking",
     "rankings",
-    "signed_since",
-    "stage_counts",
+    "Overview",
+    "overview",
     "stalled_condition",
     "stalled_projects",
     "total_figures",

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 12:05:01.821227
+Create Date: 2026-11-26 12:32:00.941069
 
 """
 from alembic import op
@@ -143,10 +143,10 @@ def upgrade():
     sa.UniqueConstraint('platform_number', name=op.f('uq_project_platform_number'))
     )
     with op.batch_alter_table('project', schema=None) as batch_op:
-        batch_op.create_index('ix_project_amount', ['contract_amount_yuan'], unique=False)
         batch_op.create_index('ix_project_county_signed', ['county_id', 'signed_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_project_enterprise_id'), ['enterprise_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_project_industry_id'), ['industry_id'], unique=False)
+        batch_op.create_index('ix_project_key', ['contract_amount_yuan'], unique=False, sqlite_where=sa.text('contract_amount_yuan >= 1000000000'), postgresql_where=sa.text('contract_amount_yuan >= 1000000000'))
         batch_op.create_index('ix_project_live_stage', ['stage', 'last_progress_on', 'enterprise_id'], unique=False, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_project_outbound_office_id'), ['outbound_office_id'], unique=False)
         batch_op.create_index('ix_project_promoted', ['is_promoted', 'stage'], unique=False)
@@ -274,10 +274,10 @@ def downgrade():
         batch_op.drop_index('ix_project_promoted')
         batch_op.drop_index(batch_op.f('ix_project_outbound_office_id'))
         batch_op.drop_index('ix_project_live_stage', sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
+        batch_op.drop_index('ix_project_key', sqlite_where=sa.text('contract_amount_yuan >= 1000000000'), postgresql_where=sa.text('contract_amount_yuan >= 1000000000'))
         batch_op.drop_index(batch_op.f('ix_project_industry_id'))
         batch_op.drop_index(batch_op.f('ix_project_enterprise_id'))
         batch_op.drop_index('ix_project_county_signed')
-        batch_op.drop_index('ix_project_amount')
 
     op.drop_table('project')
     with op.batch_alter_table('monthly_report_row', schema=None) as batch_op:
