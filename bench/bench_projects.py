@@ -11,7 +11,7 @@ Prints, for SQLite and PostgreSQL, the median and p95 (after a warm-up) of:
   key_projects — for the city and for one county's scope.
 
     .venv/bin/python bench/bench_projects.py [--only sqlite|postgresql] [--rounds 30]
-        [--pages-only | --functions-only | --seed-only] [--sqlite-pragmas]
+        [--pages-only | --functions-only | --seed-only]
 
 BENCH_PROJECTS_SQLITE / BENCH_PROJECTS_PG_DATABASE point it at other databases
 (e.g. a copy with an index being tried out).
@@ -187,19 +187,12 @@ def measure_pages(app, backend: str, ids: dict, rounds: int) -> None:
             report(f"{name}@{suffix}", timed_page(client, url, rounds), target)
 
 
-# What ``--sqlite-pragmas`` adds to every SQLite connection (a proposal, see the report):
-# read pages through a memory map and keep more of them, instead of a read() per page
-# through SQLite's default 2 MB cache.
-PROPOSED_PRAGMAS = ("PRAGMA mmap_size=268435456", "PRAGMA cache_size=-65536")
-
-
 def run(
     backend: str,
     url: str,
     rounds: int,
     pages_only: bool,
     functions_only: bool,
-    pragmas: bool = False,
 ) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["CRM_INSTANCE_PATH"] = str(ROOT / "bench" / "out" / "instance")
@@ -211,19 +204,6 @@ def run(
 
     compile_catalogs()
     app = create_app("default", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
-    if pragmas and backend == "sqlite":
-        from sqlalchemy import event
-
-        with app.app_context():
-
-            @event.listens_for(db.engine, "connect")
-            def _proposed(dbapi_connection, _record):
-                cursor = dbapi_connection.cursor()
-                for pragma in PROPOSED_PRAGMAS:
-                    cursor.execute(pragma)
-                cursor.close()
-
-        backend = "sqlite_mmap"
     with app.app_context():
         upgrade()
         import seed_projects
@@ -254,11 +234,6 @@ def main() -> None:
     parser.add_argument("--pages-only", action="store_true")
     parser.add_argument("--functions-only", action="store_true")
     parser.add_argument("--seed-only", action="store_true")
-    parser.add_argument(
-        "--sqlite-pragmas",
-        action="store_true",
-        help="also measure SQLite with the proposed mmap/cache PRAGMAs",
-    )
     args = parser.parse_args()
     for backend, url in database_urls(args.only).items():
         if args.seed_only:
@@ -266,8 +241,6 @@ def main() -> None:
         else:
             rounds = max(args.rounds, 30)
             run(backend, url, rounds, args.pages_only, args.functions_only)
-            if backend == "sqlite" and args.sqlite_pragmas:
-                run(backend, url, rounds, args.pages_only, args.functions_only, pragmas=True)
     if MISSES:
         print("# over target: " + "; ".join(MISSES))
 
