@@ -132,8 +132,11 @@
   draw("targets", (d) => {
     const values = d.series.flatMap((s) => s.data).filter((v) => v !== null);
     const max = Math.max(100, d.schedule || 0, ...values);
+    const options = base(false);
+    // Room above the plot for the schedule line's two-line label.
+    options.grid = { ...options.grid, top: 64 };
     return {
-      ...base(false),
+      ...options,
       xAxis: {
         type: "value",
         max: Math.ceil((max * 1.15) / 10) * 10,
@@ -157,7 +160,7 @@
           lineStyle: { color: INK, width: 3, type: "solid" },
           label: {
             show: true,
-            position: "end",
+            position: "start",
             fontSize: FONT,
             fontWeight: "bold",
             color: INK,
