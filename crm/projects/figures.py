@@ -264,6 +264,7 @@ class Figures:
         return figures
 
 
+# What a group of projects adds up (counts and amounts) ...
 ADDABLE_NAMES = [
     "signed",
     "signed_amount_wan",
@@ -277,25 +278,15 @@ ADDABLE_NAMES = [
     "funds_wan",
     "out_of_province_funds_wan",
 ]
-INT_NAMES = {"signed", "landed", "started", "producing", "performing", "key_signed"}
-INT_NAMES |= {"target_projects"}
-STORED_NAMES = [
-    "signed",
-    "signed_amount_wan",
-    "landed",
-    "started",
-    "producing",
-    "performing",
-    "key_signed",
-    "funded_amount_wan",
-    "funds_of_signed_wan",
-    "funds_wan",
-    "out_of_province_funds_wan",
+# ... and what a published report keeps besides: the targets and the schedule.
+STORED_NAMES = ADDABLE_NAMES + [
     "target_projects",
     "target_amount_wan",
     "target_out_of_province_funds_wan",
     "schedule",
 ]
+INT_NAMES = {"signed", "landed", "started", "producing", "performing", "key_signed"}
+INT_NAMES |= {"target_projects"}
 DERIVED_NAMES = [
     "landing_rate",
     "start_rate",
