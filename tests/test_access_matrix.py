@@ -80,6 +80,12 @@ RULES: dict[str, dict[str, str]] = {
     "issues.detail": {"GET": READ},
     "issues.edit": {"GET": EDIT, "POST": EDIT},
     "issues.delete": {"POST": EDIT},
+    # The issue workflow (issue 4): steps and callbacks by anyone who may edit the
+    # enterprise's records; reassignment by managers.
+    "issues.transition": {"POST": EDIT},
+    "issues.callback": {"GET": EDIT, "POST": EDIT},
+    "issues.reassign": {"GET": MANAGE, "POST": MANAGE},
+    "issues.figures": {"GET": SIGNED_IN},
     "notes.new": {"GET": EDIT, "POST": EDIT},
     "notes.edit": {"GET": EDIT, "POST": EDIT},
     "notes.delete": {"POST": EDIT},
@@ -108,7 +114,7 @@ RULES: dict[str, dict[str, str]] = {
     "opportunities.detail": {"GET": PUBLIC},
 }
 # Blueprints that are the admin area as a whole.
-ADMIN_BLUEPRINTS = {"admin", "targets"}
+ADMIN_BLUEPRINTS = {"admin", "targets", "issue_rules"}
 SKIPPED = {"static"}
 
 USERS = ["anonymous", "admin", "leader", "manager_own", "staff_own", "manager_other", "staff_other"]
