@@ -69,6 +69,7 @@ def configure_blueprints(app: Flask) -> None:
     from crm.documents.views import bp as documents_bp
     from crm.enterprises.views import bp as enterprises_bp
     from crm.home.views import bp as home_bp
+    from crm.issues.rules_views import bp as issue_rules_bp
     from crm.issues.views import bp as issues_bp
     from crm.notes.views import bp as notes_bp
     from crm.opportunities.views import bp as opportunities_bp
@@ -94,6 +95,7 @@ def configure_blueprints(app: Flask) -> None:
         opportunities_bp,
         admin_bp,
         targets_bp,
+        issue_rules_bp,
     ):
         app.register_blueprint(bp)
 

@@ -12,11 +12,13 @@ MENU = [
     ("enterprises.index", _l("Enterprises"), None),
     ("visits.follow_ups", _l("Follow-ups"), None),
     ("issues.index", _l("Enterprise issues"), None),
+    ("issues.figures", _l("Issue figures"), None),
     ("projects.index", _l("Projects"), None),
     ("dashboard.city", _l("Dashboard"), None),
     ("reports.index", _l("Monthly ranking"), None),
     ("admin.index", _l("Administration"), "admin"),
     ("targets.index", _l("Targets and rules"), "admin"),
+    ("issue_rules.index", _l("Issue deadlines"), "admin"),
 ]
 
 

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from crm import labels
 from crm.formatting import amount_wan, date_text, datetime_text
-from crm.models import FundsSource, PolicyStatus, ProjectStage, TimelineEvent
+from crm.models import FundsSource, IssueStatus, PolicyStatus, ProjectStage, TimelineEvent
 from crm.models import types as enum_types
 
 KIND_LABELS = {
@@ -43,6 +43,8 @@ KIND_LABELS = {
     "issue.updated": _l("Issue updated"),
     "issue.deleted": _l("Issue deleted"),
     "issue.restored": _l("Issue restored"),
+    "issue.step": _l("Issue moved on"),
+    "issue.reassigned": _l("Issue reassigned"),
     "note.added": _l("Note added"),
     "note.updated": _l("Note changed"),
     "note.deleted": _l("Note deleted"),
@@ -150,10 +152,14 @@ def project_details(event: TimelineEvent) -> dict | None:
     pairs shown on one line; ``text_label``: what the event's free text is (the
     reason of a stage change, the note of a funds entry).
     """
-    if event.subject_type not in ("project", "policy"):
-        return None
     data = event.data or {}
     kind = event.kind
+    if kind == "issue.step":
+        return _issue_step_details(data)
+    if kind == "issue.reassigned":
+        return {"parts": [], "move": None, "text_label": _("Reason")}
+    if event.subject_type not in ("project", "policy"):
+        return None
     parts: list[tuple[str, str]] = []
     move = None
     text_label = None
@@ -197,6 +203,24 @@ def project_details(event: TimelineEvent) -> dict | None:
         if data.get("project"):
             parts.append((labels.field_label("project"), str(data["project"])))
     return {"parts": parts, "move": move, "text_label": text_label}
+
+
+def _issue_step_details(data: dict) -> dict:
+    """An issue's step: from → to, the satisfaction of a callback, the deadline it had."""
+    parts: list[tuple[str, str]] = []
+    if data.get("satisfaction") is not None:
+        parts.append((_("Satisfaction"), f"{data['satisfaction']} / 5"))
+    if data.get("due_at"):
+        parts.append((_("Deadline"), value_text(data["due_at"])))
+    if data.get("next_due_at"):
+        parts.append((_("Next deadline"), value_text(data["next_due_at"])))
+    move = {
+        "from": labels.enum_label(IssueStatus, data.get("from")) or None,
+        "to": labels.enum_label(IssueStatus, data.get("to")),
+        "irregular": False,
+        "late": bool(data.get("late")),
+    }
+    return {"parts": parts, "move": move, "text_label": _("Note")}
 
 
 def changes(event: TimelineEvent) -> list[dict[str, str]]:

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm import labels
 from crm.models import IssueCategory, IssueStatus
 from crm.visits.forms import LocalDateField, optional_int
+
+STEP_DUE_CHOICES = [
+    ("", _l("Any deadline")),
+    ("overdue", _l("Step overdue")),
+    ("week", _l("Step due this week")),
+]
 
 
 class IssueForm(FlaskForm):
@@ -52,3 +65,75 @@ class IssueFilterForm(FlaskForm):
         validators=[Optional()],
     )
     overdue = BooleanField(_l("Overdue only"))
+    step_due = SelectField(
+        _l("Step deadline"),
+        choices=STEP_DUE_CHOICES,
+        default="",
+        validators=[Optional()],
+    )
+
+
+class TransitionForm(FlaskForm):
+    """One step of the workflow (accept, start, resolve, close) as a small POST form."""
+
+    action = HiddenField(validators=[DataRequired(message=_l("Choose a step."))])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)])
+    version = HiddenField()
+
+
+class CallbackForm(FlaskForm):
+    """The enterprise's verdict on the resolution (回访)."""
+
+    satisfaction = SelectField(
+        _l("Satisfaction"),
+        choices=[
+            ("", "—"),
+            ("5", _l("5 — very satisfied")),
+            ("4", _l("4 — satisfied")),
+            ("3", _l("3 — acceptable")),
+            ("2", _l("2 — unsatisfied (reopens the issue)")),
+            ("1", _l("1 — very unsatisfied (reopens the issue)")),
+        ],
+        validators=[DataRequired()],
+    )
+    comment = TextAreaField(
+        _l("The enterprise's comment"),
+        validators=[Optional(), Length(max=5000)],
+        render_kw={"rows": 4},
+    )
+    version = HiddenField()
+
+
+class ReassignForm(FlaskForm):
+    assignee = SelectField(_l("Assigned to"), coerce=optional_int)
+    unit = SelectField(_l("Responsible unit"), coerce=optional_int)
+    reason = TextAreaField(
+        _l("Reason"), validators=[DataRequired(), Length(max=5000)], render_kw={"rows": 3}
+    )
+    version = HiddenField()
+
+
+class IssueRuleForm(FlaskForm):
+    """One category's deadlines, in minutes."""
+
+    category = HiddenField(validators=[DataRequired()])
+    respond_minutes = IntegerField(
+        _l("Respond within (minutes)"), validators=[InputRequired(), NumberRange(min=1)]
+    )
+    solution_minutes = IntegerField(
+        _l("Propose a solution within (minutes)"), validators=[InputRequired(), NumberRange(min=1)]
+    )
+    close_minutes = IntegerField(
+        _l("Resolve within (minutes)"), validators=[InputRequired(), NumberRange(min=1)]
+    )
+    version = HiddenField()
+
+
+class FiguresPeriodForm(FlaskForm):
+    """The period of the figures page: [start, end] as local days (no CSRF: GET)."""
+
+    class Meta:
+        csrf = False
+
+    start = LocalDateField(_l("From"), validators=[Optional()])
+    end = LocalDateField(_l("To"), validators=[Optional()])

@@ -1,4 +1,4 @@
-"""Enterprise issues (诉求): the record. The workflow (accept, resolve, call back) comes later.
+"""Enterprise issues (诉求): the record. The workflow (accept, resolve, call back) is in workflow.py.
 
 Plain verb functions: they validate, change, record the timeline event and
 flush. The caller owns the transaction.
@@ -6,14 +6,14 @@ flush. The caller owns the transaction.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, nulls_last, select
 from sqlalchemy.orm import joinedload
 
 from crm import timeline
-from crm.clock import local_today
+from crm.clock import local_today, local_zone
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import (
@@ -25,6 +25,7 @@ from crm.models import (
     User,
     Visit,
 )
+from crm.models.base import utcnow
 from crm.records import check_version, soft_delete
 from crm.text import blank_to_none, excerpt
 from crm.visits.services import check_due_date
@@ -39,6 +40,18 @@ OPEN_STATUSES = (IssueStatus.NEW, IssueStatus.ACCEPTED, IssueStatus.IN_PROGRESS)
 
 def _payload(issue: EnterpriseIssue) -> dict:
     return {"title": issue.title, "issue_id": issue.id, "enum": dict(ISSUE_ENUMS)}
+
+
+def end_of_week() -> datetime:
+    """Next Monday 00:00 local time, in UTC: the end of "this week"."""
+    today = local_today()
+    monday = today + timedelta(days=7 - today.weekday())
+    return datetime.combine(monday, time(0, 0), tzinfo=local_zone()).astimezone(UTC)
+
+
+def step_overdue(issue: EnterpriseIssue, now: datetime | None = None) -> bool:
+    """The current step's deadline (from the category's rule) has passed."""
+    return issue.step_due_at is not None and issue.step_due_at < (now or utcnow())
 
 
 def is_overdue(issue: EnterpriseIssue, today: date | None = None) -> bool:
@@ -67,7 +80,13 @@ def create_issue(
     check_due_date(due_date)
     if visit is not None and visit.enterprise_id != enterprise.id:
         raise ServiceError(_l("The visit belongs to another enterprise."), "visit")
+    from crm.issues.workflow import deadline_after
+
+    now = utcnow()
     issue = EnterpriseIssue(
+        created_at=now,
+        # Responding (accepting) is due from the moment the issue is logged.
+        step_due_at=deadline_after(category, IssueStatus.NEW, now),
         enterprise_id=enterprise.id,
         visit_id=visit.id if visit else None,
         category=IssueCategory(category),
@@ -148,10 +167,13 @@ def issues_query(
     category: str | None = None,
     overdue_only: bool = False,
     assignee: User | None = None,
+    step_due: str | None = None,
 ) -> Select:
     """Live issues of live enterprises inside ``scope`` (access.enterprise_scope()).
 
-    ``status`` is an IssueStatus value or "open" (every status still waiting).
+    ``status`` is an IssueStatus value or "open" (every status still waiting);
+    ``step_due`` is "overdue" (the current step's deadline has passed) or "week"
+    (it falls between now and the end of this local week, Sunday midnight).
     """
     stmt = (
         select(EnterpriseIssue)
@@ -175,4 +197,10 @@ def issues_query(
         )
     if assignee is not None:
         stmt = stmt.where(EnterpriseIssue.assignee_id == assignee.id)
+    if step_due == "overdue":
+        stmt = stmt.where(EnterpriseIssue.step_due_at < utcnow())
+    elif step_due == "week":
+        stmt = stmt.where(
+            EnterpriseIssue.step_due_at >= utcnow(), EnterpriseIssue.step_due_at < end_of_week()
+        )
     return stmt.order_by(nulls_last(EnterpriseIssue.due_date.asc()), EnterpriseIssue.id)

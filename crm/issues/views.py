@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, render_template, request
+from datetime import datetime, time, timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from crm import labels
 from crm.access import Action, current_access
-from crm.clock import local_today
+from crm.clock import local_today, local_zone
 from crm.extensions import db
-from crm.issues import services
-from crm.issues.forms import EditIssueForm, IssueFilterForm, IssueForm
-from crm.models import EnterpriseIssue, OrgUnit, User, Visit
+from crm.issues import figures as issue_figures
+from crm.issues import services, workflow
+from crm.issues.forms import (
+    CallbackForm,
+    EditIssueForm,
+    FiguresPeriodForm,
+    IssueFilterForm,
+    IssueForm,
+    ReassignForm,
+    TransitionForm,
+)
+from crm.models import EnterpriseIssue, IssueStatus, OrgUnit, User, Visit
+from crm.models.base import utcnow
 from crm.visits.forms import ActionForm
 from crm.visits.services import active_users
 from crm.web import back_to_file, save
@@ -56,6 +69,7 @@ def index():
         status=form.status.data or None,
         category=form.category.data or None,
         overdue_only=bool(form.overdue.data),
+        step_due=form.step_due.data or None,
     )
     page = db.paginate(
         stmt,
@@ -68,6 +82,7 @@ def index():
         form=form,
         page=page,
         today=local_today(),
+        now=utcnow(),
         open_statuses=services.OPEN_STATUSES,
     )
 
@@ -96,19 +111,189 @@ def new(enterprise_id):
     ), status
 
 
-@bp.route("/issues/<int:issue_id>", methods=["GET"])
-@login_required
-def detail(issue_id):
+def _render_detail(issue: EnterpriseIssue, failed: TransitionForm | None = None, status=200):
     access = current_access()
-    issue = access.record_or_abort(EnterpriseIssue, issue_id, Action.READ)
+    forms = {}
+    for action in workflow.allowed_actions(issue):
+        form = TransitionForm(formdata=None, action=action, version=issue.version)
+        if failed is not None and failed.action.data == action:
+            form = failed
+        forms[action] = form
     return render_template(
         "issues/detail.html",
         issue=issue,
         enterprise=issue.enterprise,
         can_edit=access.can(Action.EDIT, issue.enterprise),
+        can_manage=access.can(Action.MANAGE, issue.enterprise),
         overdue=services.is_overdue(issue),
+        step_overdue=services.step_overdue(issue),
+        steps=workflow.steps(issue),
+        transition_forms=forms,
+        action_labels=workflow.ACTION_LABELS,
+        can_call_back=workflow.can_call_back(issue),
+        failed=failed,
         delete_form=ActionForm(),
+    ), status
+
+
+@bp.route("/issues/<int:issue_id>", methods=["GET"])
+@login_required
+def detail(issue_id):
+    issue = current_access().record_or_abort(EnterpriseIssue, issue_id, Action.READ)
+    return _render_detail(issue)
+
+
+@bp.route("/issues/<int:issue_id>/transition", methods=["POST"])
+@login_required
+def transition(issue_id):
+    """One step of the workflow: accept, start (with the proposed solution), resolve, close."""
+    issue = current_access().record_or_abort(EnterpriseIssue, issue_id, Action.EDIT)
+    form = TransitionForm()
+    if form.validate_on_submit():
+        outcome = save(
+            lambda: workflow.transition(
+                issue,
+                form.action.data,
+                actor=current_user,
+                expected_version=form.version.data,
+                note=form.note.data,
+            ),
+            form,
+        )
+        if outcome.saved:
+            flash(_("The issue moved on: %(status)s.", status=_status_label(issue)), "success")
+            return redirect(url_for("issues.detail", issue_id=issue.id))
+        status = outcome.status
+    else:
+        status = 400
+    # The action is a hidden field: what is wrong with it is said above the page.
+    for error in form.action.errors:
+        flash(str(error), "danger")
+    form.action.errors = []
+    return _render_detail(issue, failed=form, status=status)
+
+
+def _status_label(issue: EnterpriseIssue) -> str:
+    return labels.enum_label(IssueStatus, issue.status.value)
+
+
+@bp.route("/issues/<int:issue_id>/callback", methods=["GET", "POST"])
+@login_required
+def callback(issue_id):
+    """The enterprise's satisfaction with the resolution (回访); 1–2 reopens the issue."""
+    issue = current_access().record_or_abort(EnterpriseIssue, issue_id, Action.EDIT)
+    form = CallbackForm()
+    if request.method == "GET":
+        form.version.data = issue.version
+    status = 200
+    if form.validate_on_submit():
+        outcome = save(
+            lambda: workflow.callback(
+                issue,
+                actor=current_user,
+                expected_version=form.version.data,
+                satisfaction=form.satisfaction.data,
+                comment=form.comment.data,
+            ),
+            form,
+        )
+        if outcome.saved:
+            if issue.status == IssueStatus.IN_PROGRESS:
+                flash(_("The enterprise is not satisfied: the issue was reopened."), "warning")
+            else:
+                flash(_("The callback was recorded."), "success")
+            return redirect(url_for("issues.detail", issue_id=issue.id))
+        status = outcome.status
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "issues/callback.html",
+        form=form,
+        issue=issue,
+        enterprise=issue.enterprise,
+        allowed=workflow.can_call_back(issue),
+    ), status
+
+
+@bp.route("/issues/<int:issue_id>/reassign", methods=["GET", "POST"])
+@login_required
+def reassign(issue_id):
+    """Hand the issue to another person or unit (转办): managers and admins."""
+    issue = current_access().record_or_abort(EnterpriseIssue, issue_id, Action.MANAGE)
+    form = ReassignForm()
+    if request.method == "GET":
+        form.assignee.data = issue.assignee_id
+        form.unit.data = issue.unit_id
+        form.version.data = issue.version
+    _fill_choices(form, issue)
+    status = 200
+    if form.validate_on_submit():
+        outcome = save(
+            lambda: workflow.reassign(
+                issue,
+                actor=current_user,
+                expected_version=form.version.data,
+                assignee=db.session.get(User, form.assignee.data) if form.assignee.data else None,
+                unit=db.session.get(OrgUnit, form.unit.data) if form.unit.data else None,
+                reason=form.reason.data,
+            ),
+            form,
+        )
+        if outcome.saved:
+            flash(_("The issue was reassigned."), "success")
+            return redirect(url_for("issues.detail", issue_id=issue.id))
+        status = outcome.status
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "issues/reassign.html", form=form, issue=issue, enterprise=issue.enterprise
+    ), status
+
+
+def _local_start(day) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=local_zone())
+
+
+@bp.route("/issues/figures", methods=["GET"])
+@login_required
+def figures():
+    """Accepted, closed, closed on time, median time to close and satisfaction per unit."""
+    access = current_access()
+    form = FiguresPeriodForm(formdata=request.args)
+    today = local_today()
+    status = 200
+    if not form.validate() or (
+        form.start.data and form.end.data and form.start.data > form.end.data
+    ):
+        if form.start.data and form.end.data and form.start.data > form.end.data:
+            form.end.errors = [*form.end.errors, _("The end is before the start.")]
+        status = 400
+        form.start.data = form.end.data = None
+    start = form.start.data or today.replace(day=1)
+    end = form.end.data or today
+    form.start.data, form.end.data = start, end
+    rows_by_unit = issue_figures.issue_figures(
+        access.enterprise_scope(), _local_start(start), _local_start(end + timedelta(days=1))
     )
+    units = list(db.session.execute(access.units()).scalars())
+    known = {unit.id for unit in units}
+    extra_ids = [uid for uid in rows_by_unit if uid is not None and uid not in known]
+    if extra_ids:
+        units += [db.session.get(OrgUnit, uid) for uid in sorted(extra_ids)]
+    rows = [
+        (unit.name, rows_by_unit.get(unit.id, issue_figures.IssueFigures(unit.id)))
+        for unit in units
+    ]
+    if None in rows_by_unit:
+        rows.append((_("No responsible unit"), rows_by_unit[None]))
+    return render_template(
+        "issues/figures.html",
+        form=form,
+        rows=rows,
+        total=issue_figures.total(rows_by_unit),
+        start=start,
+        end=end,
+    ), status
 
 
 @bp.route("/issues/<int:issue_id>/edit", methods=["GET", "POST"])

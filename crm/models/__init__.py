@@ -10,6 +10,13 @@ from crm.models.activity import (
     visit_participant,
 )
 from crm.models.enterprise import Contact, Enterprise, EnterpriseGram, Note, enterprise_unit
+from crm.models.issue_workflow import (
+    DEFAULT_CLOSE_MINUTES,
+    DEFAULT_RESPOND_MINUTES,
+    DEFAULT_SOLUTION_MINUTES,
+    IssueRule,
+    IssueStep,
+)
 from crm.models.org import LoginAttempt, OrgUnit, User, user_unit
 from crm.models.project import (
     KEY_PROJECT_THRESHOLD_WAN,
@@ -27,6 +34,7 @@ from crm.models.project import (
     project_funds_year,
 )
 from crm.models.reference import Chamber, Industry
+from crm.models.reminder import Reminder
 from crm.models.types import (
     STAGE_LADDER,
     AttractionChannel,
@@ -39,12 +47,20 @@ from crm.models.types import (
     OutboundRole,
     PolicyStatus,
     ProjectStage,
+    ReminderStatus,
     Role,
     UnitKind,
     VisitKind,
 )
 
 __all__ = [
+    "Reminder",
+    "ReminderStatus",
+    "DEFAULT_CLOSE_MINUTES",
+    "DEFAULT_RESPOND_MINUTES",
+    "DEFAULT_SOLUTION_MINUTES",
+    "IssueRule",
+    "IssueStep",
     "AttractionChannel",
     "CountingRule",
     "FundsEntry",

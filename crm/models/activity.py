@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Date, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
@@ -122,6 +133,15 @@ class EnterpriseIssue(TimestampMixin, VersionedMixin, SoftDeleteMixin, db.Model)
         ForeignKey("org_unit.id", ondelete="SET NULL"), index=True
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # The workflow (crm/issues/workflow.py): the deadline of the next step (NULL when
+    # no step is due), when it was accepted / last resolved / closed, the last
+    # callback's satisfaction (1–5) and how often an unsatisfied callback reopened it.
+    step_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    satisfaction: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     enterprise: Mapped[Enterprise] = relationship()
     visit: Mapped[Visit | None] = relationship()

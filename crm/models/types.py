@@ -132,3 +132,10 @@ class PolicyStatus(enum.StrEnum):
     APPROVED = "approved"
     HONOURED = "honoured"
     CLAWED_BACK = "clawed_back"
+
+
+class ReminderStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for its time
+    QUEUED = "queued"  # claimed by a sweep, a send task is on its way
+    SENT = "sent"
+    FAILED = "failed"  # refused for good (5xx); shown to admins, not retried
