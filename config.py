@@ -146,6 +146,7 @@ class Config:
                 "beat_schedule_filename": str(instance_path / "celerybeat-schedule"),
                 "beat_schedule": {
                     "heartbeat": {"task": "tasks.maintenance.heartbeat", "schedule": 60.0},
+                    "reminders-sweep": {"task": "tasks.reminders.sweep", "schedule": 60.0},
                 },
             },
         }

@@ -1,0 +1,185 @@
+"""Scheduling, claiming and sending reminders: the guarantees live here; Celery carries ids.
+
+- ``schedule`` adds a row once per ``dedupe_key`` (scheduling again adds nothing).
+- ``claim_due`` marks due rows as queued in one UPDATE … RETURNING, so two sweeps
+  (two beats, two machines) never claim the same row; on PostgreSQL the candidate
+  rows are picked ``FOR UPDATE SKIP LOCKED``. Rows queued long ago whose send never
+  finished (a lost broker message, a killed worker) are claimed again.
+- ``send`` first bumps ``attempts`` with a conditional UPDATE: that takes the row's
+  lock (PostgreSQL) or the database's write lock (SQLite) until the caller commits,
+  so a redelivered send waits and then finds the reminder sent. A duplicate e-mail
+  is possible only if the process dies after the SMTP server accepted the message
+  and before the commit — and then it carries the same Message-ID.
+
+Functions flush; the caller (a Celery task, a test) commits, right after each call.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from html import escape
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from crm import timeline
+from crm.extensions import db
+from crm.mail import build_message, deliver
+from crm.models import Reminder, ReminderStatus, User
+from crm.models.base import utcnow
+
+# A claimed reminder not sent after this long is claimed again by the next sweep.
+STALE_CLAIM = timedelta(minutes=10)
+CLAIM_BATCH = 1000
+
+
+def schedule(
+    *,
+    kind: str,
+    recipient: User,
+    subject_type: str,
+    subject_id: int | None,
+    due_at: datetime,
+    dedupe_key: str,
+    subject: str,
+    body: str,
+    enterprise_id: int | None = None,
+) -> bool:
+    """Add a reminder unless one with ``dedupe_key`` exists; True when added."""
+    maker = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = db.session.execute(
+        maker(Reminder)
+        .values(
+            kind=kind,
+            recipient_id=recipient.id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            enterprise_id=enterprise_id,
+            subject=subject,
+            body=body,
+            due_at=due_at,
+            dedupe_key=dedupe_key,
+            status=ReminderStatus.PENDING,
+            attempts=0,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Reminder.id)
+    )
+    return result.first() is not None
+
+
+def _claimable(now: datetime):
+    return or_(
+        and_(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now),
+        and_(Reminder.status == ReminderStatus.QUEUED, Reminder.claimed_at < now - STALE_CLAIM),
+    )
+
+
+def claim_due(now: datetime | None = None, *, limit: int = CLAIM_BATCH) -> list[int]:
+    """Mark up to ``limit`` due reminders as queued and return their ids (commit, then enqueue)."""
+    now = now or utcnow()
+    candidates = select(Reminder.id).where(_claimable(now)).order_by(Reminder.due_at).limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    claimed = db.session.execute(
+        update(Reminder)
+        .where(Reminder.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .values(status=ReminderStatus.QUEUED, claimed_at=now)
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(claimed.scalars())
+
+
+@dataclass
+class Outcome:
+    """What ``send`` did: "sent", "skipped" (already sent, failed or gone), "retry", "failed"."""
+
+    status: str
+    error: str | None = None
+
+    @property
+    def retry(self) -> bool:
+        return self.status == "retry"
+
+
+def _is_transient(error: Exception) -> bool:
+    """4xx answers and a server that cannot be reached are worth retrying; 5xx are not."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return isinstance(
+        error, (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError, OSError)
+    )
+
+
+def _error_text(error: Exception) -> str:
+    if isinstance(error, smtplib.SMTPResponseException):
+        message = error.smtp_error
+        if isinstance(message, bytes):
+            message = message.decode("utf-8", "replace")
+        return f"{error.smtp_code} {message}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _html(text: str) -> str:
+    paragraphs = "".join(f"<p>{escape(line)}</p>" for line in text.splitlines() if line.strip())
+    return f'<!doctype html><html><body style="font-family:sans-serif">{paragraphs}</body></html>'
+
+
+def send(reminder_id: int, now: datetime | None = None) -> Outcome:
+    """Send one reminder unless it is already sent or failed. The caller commits."""
+    taken = db.session.execute(
+        update(Reminder)
+        .where(
+            Reminder.id == reminder_id,
+            Reminder.status.in_((ReminderStatus.PENDING, ReminderStatus.QUEUED)),
+        )
+        .values(attempts=Reminder.attempts + 1)
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if taken is None:
+        return Outcome("skipped")
+    reminder = db.session.execute(
+        select(Reminder).where(Reminder.id == reminder_id).execution_options(populate_existing=True)
+    ).scalar_one()
+    message = build_message(
+        to=reminder.recipient.email,
+        subject=reminder.subject,
+        text=reminder.body,
+        html=_html(reminder.body),
+        message_id=reminder.message_id,
+    )
+    try:
+        deliver(message)
+    except Exception as error:  # noqa: BLE001 - every failure is recorded, then classified
+        reminder.last_error = _error_text(error)
+        if _is_transient(error):
+            # Renew the lease: the sweep leaves it to this send's retries for now.
+            reminder.claimed_at = now or utcnow()
+            db.session.flush()
+            return Outcome("retry", reminder.last_error)
+        reminder.status = ReminderStatus.FAILED
+        db.session.flush()
+        return Outcome("failed", reminder.last_error)
+    reminder.status = ReminderStatus.SENT
+    reminder.sent_at = now or utcnow()
+    reminder.last_error = None
+    if reminder.enterprise_id is not None:
+        # In the same transaction as "sent": the file never claims a mail that was not marked.
+        timeline.record(
+            reminder.enterprise_id,
+            "reminder.sent",
+            actor=None,
+            subject_type=reminder.subject_type,
+            subject_id=reminder.subject_id,
+            data={"title": reminder.subject, "kind": reminder.kind, "to": reminder.recipient.name},
+        )
+    db.session.flush()
+    return Outcome("sent")
