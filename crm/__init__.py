@@ -75,6 +75,7 @@ def configure_blueprints(app: Flask) -> None:
     from crm.opportunities.views import bp as opportunities_bp
     from crm.policies.views import bp as policies_bp
     from crm.projects.views import bp as projects_bp
+    from crm.reminders.views import bp as mail_admin_bp
     from crm.reports.views import bp as reports_bp
     from crm.targets.views import bp as targets_bp
     from crm.visits.views import bp as visits_bp
@@ -95,6 +96,7 @@ def configure_blueprints(app: Flask) -> None:
         opportunities_bp,
         admin_bp,
         targets_bp,
+        mail_admin_bp,
         issue_rules_bp,
     ):
         app.register_blueprint(bp)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cached_property
 
-from flask import abort, g
+from flask import abort, current_app, g
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, event, false, or_, select, true
 from sqlalchemy.orm import Session, attributes
@@ -282,6 +282,15 @@ def _keep_unit_paths(session: Session, _context, _instances) -> None:
 
 
 event.listen(Session, "before_flush", _keep_unit_paths)
+
+
+def admin_area_gate():
+    """``before_request`` of an admin-only blueprint: sign in first (a redirect), then 403
+    for anyone but an admin. One gate per blueprint, so no route can forget it."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    current_access().require_admin()
+    return None
 
 
 def current_access() -> Access:

@@ -21,6 +21,7 @@ from crm.models.types import (
     OutboundRole,
     PolicyStatus,
     ProjectStage,
+    ReminderStatus,
     Role,
     UnitKind,
     VisitKind,
@@ -129,6 +130,13 @@ POLICY_STATUS = {
     PolicyStatus.CLAWED_BACK: _l("Clawed back"),
 }
 
+REMINDER_STATUS = {
+    ReminderStatus.PENDING: _l("Waiting"),
+    ReminderStatus.QUEUED: _l("Queued"),
+    ReminderStatus.SENT: _l("Sent"),
+    ReminderStatus.FAILED: _l("Failed"),
+}
+
 TAG = {
     "fortune_global_500": _l("Fortune Global 500"),
     "china_top_500": _l("China Top 500"),
@@ -223,6 +231,7 @@ _BY_ENUM: dict[type[enum.Enum], dict] = {
     OutboundRole: OUTBOUND_ROLE,
     FundsSource: FUNDS_SOURCE,
     PolicyStatus: POLICY_STATUS,
+    ReminderStatus: REMINDER_STATUS,
 }
 
 

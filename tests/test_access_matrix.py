@@ -22,6 +22,7 @@ from decimal import Decimal
 
 import pytest
 from flask_login.utils import _create_identifier
+from sqlalchemy import select
 
 from crm.admin.units import create_unit
 from crm.auth.services import hash_password
@@ -36,6 +37,7 @@ from crm.models import (
     IssueCategory,
     Note,
     ProjectStage,
+    Reminder,
     Role,
     UnitKind,
     User,
@@ -44,6 +46,7 @@ from crm.models import (
 )
 from crm.policies.services import create_policy
 from crm.projects.services import create_project, record_funds
+from crm.reminders import delivery
 
 # What each role may do, by kind of rule.
 PUBLIC = "public"  # no sign-in needed
@@ -114,7 +117,7 @@ RULES: dict[str, dict[str, str]] = {
     "opportunities.detail": {"GET": PUBLIC},
 }
 # Blueprints that are the admin area as a whole.
-ADMIN_BLUEPRINTS = {"admin", "targets", "issue_rules"}
+ADMIN_BLUEPRINTS = {"admin", "targets", "issue_rules", "mail_admin"}
 SKIPPED = {"static"}
 
 USERS = ["anonymous", "admin", "leader", "manager_own", "staff_own", "manager_other", "staff_other"]
@@ -234,6 +237,16 @@ def world(app, db, credit_code):
             stage_on=date.today() - timedelta(days=40),
         )
         policy = create_policy(enterprise, actor=staff, name="设备补贴", project=project)
+        delivery.schedule(
+            kind="follow_up.due",
+            recipient=staff,
+            subject_type="follow_up",
+            subject_id=None,
+            due_at=datetime.now(UTC),
+            dedupe_key="matrix:reminder",
+            subject="跟进提醒",
+            body="今天到期",
+        )
         opportunity = create_project(
             enterprise,
             actor=staff,
@@ -285,6 +298,7 @@ def world(app, db, credit_code):
         "project_id": project.id,
         "policy_id": policy.id,
         "opportunity_id": opportunity.id,
+        "reminder_id": db.session.execute(select(Reminder.id)).scalar_one(),
         "year": date.today().year,
         "month": date.today().month,
     }

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import func, select
 
 from crm import labels
 from crm import trash as trash_service
-from crm.access import current_access
+from crm.access import admin_area_gate
 from crm.admin import services
 from crm.admin.forms import (
     ConfirmForm,
@@ -32,12 +32,7 @@ INVALID = 200
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-@bp.before_request
-def _admins_only():
-    # One gate for the whole blueprint, so no admin route can forget it.
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
-    current_access().require_admin()
+bp.before_request(admin_area_gate)
 
 
 # -- helpers ---------------------------------------------------------------------
