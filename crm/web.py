@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import flash, redirect, url_for
+from flask import flash, redirect, request, url_for
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.errors import ServiceError, StaleEditError
@@ -76,6 +76,18 @@ def save(action: Callable[[], Any], form=None, *, invalid_status: int = 400) -> 
         show_service_error(form, error)
         return Outcome(status=invalid_status, error=error)
     return Outcome(value=value)
+
+
+def submit(form, action: Callable[[], Any], *, invalid_status: int = 400) -> Outcome:
+    """A form view's whole submit step: ``save(action)`` when the form validates.
+
+    Not submitted (a GET) answers 200 and an invalid submission ``invalid_status``,
+    both unsaved; so a view flashes and redirects when ``outcome.saved`` and
+    otherwise renders its form with ``outcome.status``.
+    """
+    if form.validate_on_submit():
+        return save(action, form, invalid_status=invalid_status)
+    return Outcome(status=invalid_status if request.method == "POST" else 200)
 
 
 def back_to_file(enterprise_id: int):

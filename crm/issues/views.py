@@ -27,7 +27,7 @@ from crm.models import EnterpriseIssue, IssueStatus, OrgUnit, User, Visit
 from crm.models.base import utcnow
 from crm.visits.forms import ActionForm
 from crm.visits.services import active_users
-from crm.web import back_to_file, save
+from crm.web import back_to_file, save, submit
 
 bp = Blueprint("issues", __name__)
 
@@ -185,27 +185,23 @@ def callback(issue_id):
     form = CallbackForm()
     if request.method == "GET":
         form.version.data = issue.version
-    status = 200
-    if form.validate_on_submit():
-        outcome = save(
-            lambda: workflow.callback(
-                issue,
-                actor=current_user,
-                expected_version=form.version.data,
-                satisfaction=form.satisfaction.data,
-                comment=form.comment.data,
-            ),
-            form,
-        )
-        if outcome.saved:
-            if issue.status == IssueStatus.IN_PROGRESS:
-                flash(_("The enterprise is not satisfied: the issue was reopened."), "warning")
-            else:
-                flash(_("The callback was recorded."), "success")
-            return redirect(url_for("issues.detail", issue_id=issue.id))
-        status = outcome.status
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: workflow.callback(
+            issue,
+            actor=current_user,
+            expected_version=form.version.data,
+            satisfaction=form.satisfaction.data,
+            comment=form.comment.data,
+        ),
+    )
+    if outcome.saved:
+        if issue.status == IssueStatus.IN_PROGRESS:
+            flash(_("The enterprise is not satisfied: the issue was reopened."), "warning")
+        else:
+            flash(_("The callback was recorded."), "success")
+        return redirect(url_for("issues.detail", issue_id=issue.id))
+    status = outcome.status
     return render_template(
         "issues/callback.html",
         form=form,
@@ -226,25 +222,21 @@ def reassign(issue_id):
         form.unit.data = issue.unit_id
         form.version.data = issue.version
     _fill_choices(form, issue)
-    status = 200
-    if form.validate_on_submit():
-        outcome = save(
-            lambda: workflow.reassign(
-                issue,
-                actor=current_user,
-                expected_version=form.version.data,
-                assignee=db.session.get(User, form.assignee.data) if form.assignee.data else None,
-                unit=db.session.get(OrgUnit, form.unit.data) if form.unit.data else None,
-                reason=form.reason.data,
-            ),
-            form,
-        )
-        if outcome.saved:
-            flash(_("The issue was reassigned."), "success")
-            return redirect(url_for("issues.detail", issue_id=issue.id))
-        status = outcome.status
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: workflow.reassign(
+            issue,
+            actor=current_user,
+            expected_version=form.version.data,
+            assignee=db.session.get(User, form.assignee.data) if form.assignee.data else None,
+            unit=db.session.get(OrgUnit, form.unit.data) if form.unit.data else None,
+            reason=form.reason.data,
+        ),
+    )
+    if outcome.saved:
+        flash(_("The issue was reassigned."), "success")
+        return redirect(url_for("issues.detail", issue_id=issue.id))
+    status = outcome.status
     return render_template(
         "issues/reassign.html", form=form, issue=issue, enterprise=issue.enterprise
     ), status
@@ -306,20 +298,16 @@ def edit(issue_id):
         form.assignee.data = issue.assignee_id
         form.unit.data = issue.unit_id
     _fill_choices(form, issue)
-    status = 200
-    if form.validate_on_submit():
-        outcome = save(
-            lambda: services.update_issue(
-                issue, actor=current_user, expected_version=form.version.data, **_issue_fields(form)
-            ),
-            form,
-        )
-        if outcome.saved:
-            flash(_("The issue was saved."), "success")
-            return back_to_file(issue.enterprise_id)
-        status = outcome.status
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: services.update_issue(
+            issue, actor=current_user, expected_version=form.version.data, **_issue_fields(form)
+        ),
+    )
+    if outcome.saved:
+        flash(_("The issue was saved."), "success")
+        return back_to_file(issue.enterprise_id)
+    status = outcome.status
     return render_template(
         "issues/form.html", form=form, enterprise=issue.enterprise, issue=issue, visit=issue.visit
     ), status

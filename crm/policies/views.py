@@ -13,7 +13,7 @@ from crm.policies import services
 from crm.policies.forms import EditPolicyForm, PolicyForm
 from crm.projects.services import enterprise_projects
 from crm.visits.forms import ActionForm
-from crm.web import back_to_file, save
+from crm.web import back_to_file, submit
 
 bp = Blueprint("policies", __name__)
 
@@ -49,18 +49,13 @@ def new(enterprise_id):
         data={"project": project.id if project else None} if request.method == "GET" else None
     )
     _fill_choices(form, enterprise)
-    status = 200
-    if form.validate_on_submit():
-        outcome = save(
-            lambda: services.create_policy(enterprise, actor=current_user, **_policy_fields(form)),
-            form,
-        )
-        if outcome.saved:
-            flash(_("The policy was added."), "success")
-            return back_to_file(enterprise.id)
-        status = outcome.status
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form, lambda: services.create_policy(enterprise, actor=current_user, **_policy_fields(form))
+    )
+    if outcome.saved:
+        flash(_("The policy was added."), "success")
+        return back_to_file(enterprise.id)
+    status = outcome.status
     return render_template(
         "policies/form.html", form=form, enterprise=enterprise, policy=None
     ), status
@@ -83,23 +78,19 @@ def edit(policy_id):
         }
     form = EditPolicyForm(data=initial)
     _fill_choices(form, policy.enterprise, policy)
-    status = 200
-    if form.validate_on_submit():
-        outcome = save(
-            lambda: services.update_policy(
-                policy,
-                actor=current_user,
-                expected_version=form.version.data,
-                **_policy_fields(form),
-            ),
-            form,
-        )
-        if outcome.saved:
-            flash(_("The policy was saved."), "success")
-            return back_to_file(policy.enterprise_id)
-        status = outcome.status
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: services.update_policy(
+            policy,
+            actor=current_user,
+            expected_version=form.version.data,
+            **_policy_fields(form),
+        ),
+    )
+    if outcome.saved:
+        flash(_("The policy was saved."), "success")
+        return back_to_file(policy.enterprise_id)
+    status = outcome.status
     return render_template(
         "policies/form.html",
         form=form,

@@ -51,7 +51,7 @@ from crm.projects.forms import (
     plain_decimal,
 )
 from crm.visits.forms import ActionForm
-from crm.web import back_to_file, save
+from crm.web import back_to_file, submit
 
 bp = Blueprint("projects", __name__)
 
@@ -208,15 +208,11 @@ def new(enterprise_id):
         data=_new_project_defaults(enterprise) if request.method == "GET" else None
     )
     _fill_choices(form)
-    status = 200
-    if form.validate_on_submit():
-        outcome = save(lambda: _create(enterprise, form), form)
-        if outcome.saved:
-            flash(_("The project was created."), "success")
-            return redirect(url_for(".detail", project_id=outcome.value.id))
-        status = outcome.status
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(form, lambda: _create(enterprise, form))
+    if outcome.saved:
+        flash(_("The project was created."), "success")
+        return redirect(url_for(".detail", project_id=outcome.value.id))
+    status = outcome.status
     return render_template(
         "projects/form.html", form=form, enterprise=enterprise, project=None
     ), status
@@ -228,23 +224,19 @@ def edit(project_id):
     project = current_access().project_or_abort(project_id, Action.EDIT)
     form = EditProjectForm(data=_initial(project) if request.method == "GET" else None)
     _fill_choices(form, project)
-    status = 200
-    if form.validate_on_submit():
-        outcome = save(
-            lambda: services.update_project(
-                project,
-                actor=current_user,
-                expected_version=form.version.data,
-                **_project_fields(form),
-            ),
-            form,
-        )
-        if outcome.saved:
-            flash(_("The project was saved."), "success")
-            return redirect(url_for(".detail", project_id=project.id))
-        status = outcome.status
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: services.update_project(
+            project,
+            actor=current_user,
+            expected_version=form.version.data,
+            **_project_fields(form),
+        ),
+    )
+    if outcome.saved:
+        flash(_("The project was saved."), "success")
+        return redirect(url_for(".detail", project_id=project.id))
+    status = outcome.status
     return render_template(
         "projects/form.html", form=form, enterprise=project.enterprise, project=project
     ), status
@@ -401,25 +393,21 @@ def stage(project_id):
         }
     form = StageForm(data=initial)
     form.to_stage.choices = _stage_choices(project)
-    status = 200
-    if form.validate_on_submit():
-        outcome = save(
-            lambda: services.change_stage(
-                project,
-                actor=current_user,
-                expected_version=form.version.data,
-                to_stage=form.to_stage.data,
-                effective_on=form.effective_on.data,
-                reason=form.reason.data,
-            ),
-            form,
-        )
-        if outcome.saved:
-            flash(_("The stage change was recorded."), "success")
-            return redirect(url_for(".detail", project_id=project.id))
-        status = outcome.status
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: services.change_stage(
+            project,
+            actor=current_user,
+            expected_version=form.version.data,
+            to_stage=form.to_stage.data,
+            effective_on=form.effective_on.data,
+            reason=form.reason.data,
+        ),
+    )
+    if outcome.saved:
+        flash(_("The stage change was recorded."), "success")
+        return redirect(url_for(".detail", project_id=project.id))
+    status = outcome.status
     return render_template("projects/stage.html", form=form, project=project), status
 
 
@@ -446,26 +434,22 @@ def funds(project_id):
         # A correction adjusts the month and source of the entry it corrects.
         del form.month
         del form.source
-    status = 200
-    if form.validate_on_submit():
-        outcome = save(
-            lambda: services.record_funds(
-                project,
-                actor=current_user,
-                month=corrects.month if corrects else form.month.data,
-                source=corrects.source if corrects else form.source.data,
-                amount_wan=form.amount_wan.data,
-                note=form.note.data,
-                corrects=corrects,
-            ),
-            form,
-        )
-        if outcome.saved:
-            flash(_("The funds in place were recorded."), "success")
-            return redirect(url_for(".detail", project_id=project.id, _anchor="funds"))
-        status = outcome.status
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: services.record_funds(
+            project,
+            actor=current_user,
+            month=corrects.month if corrects else form.month.data,
+            source=corrects.source if corrects else form.source.data,
+            amount_wan=form.amount_wan.data,
+            note=form.note.data,
+            corrects=corrects,
+        ),
+    )
+    if outcome.saved:
+        flash(_("The funds in place were recorded."), "success")
+        return redirect(url_for(".detail", project_id=project.id, _anchor="funds"))
+    status = outcome.status
     return render_template(
         "projects/funds.html", form=form, project=project, corrects=corrects
     ), status
