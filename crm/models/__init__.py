@@ -35,9 +35,11 @@ from crm.models.project import (
 )
 from crm.models.reference import Chamber, Industry
 from crm.models.reminder import Reminder
+from crm.models.supervision import Escalation, SupervisionCheck, SupervisionItem
 from crm.models.types import (
     STAGE_LADDER,
     AttractionChannel,
+    CheckOutcome,
     DocumentKind,
     Flag,
     FollowUpStatus,
@@ -49,11 +51,17 @@ from crm.models.types import (
     ProjectStage,
     ReminderStatus,
     Role,
+    SupervisionStatus,
     UnitKind,
     VisitKind,
 )
 
 __all__ = [
+    "CheckOutcome",
+    "Escalation",
+    "SupervisionCheck",
+    "SupervisionItem",
+    "SupervisionStatus",
     "Reminder",
     "ReminderStatus",
     "DEFAULT_CLOSE_MINUTES",

@@ -164,6 +164,10 @@ class Document(TimestampMixin, SoftDeleteMixin, db.Model):
     issue_id: Mapped[int | None] = mapped_column(
         ForeignKey("enterprise_issue.id", ondelete="SET NULL"), index=True
     )
+    # A photo taken during an on-site verification (实地核查) of a supervision item.
+    check_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supervision_check.id", ondelete="SET NULL"), index=True
+    )
     kind: Mapped[DocumentKind] = mapped_column(str_enum(DocumentKind))
     title: Mapped[str | None] = mapped_column(String(200))
     filename: Mapped[str] = mapped_column(String(255))

@@ -69,6 +69,14 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
     # Bumped on password change / deactivation: sessions carrying an old value are dropped.
     session_token: Mapped[str] = mapped_column(String(64), default="", server_default="")
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Reminder preferences: how long before a due date the first mail comes (0: none
+    # before, only on the day), and whether single mails wait for a daily digest
+    # sent at ``digest_hour`` (local time).
+    remind_before_minutes: Mapped[int] = mapped_column(
+        Integer, default=24 * 60, server_default=str(24 * 60)
+    )
+    reminder_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
 
     units: Mapped[list[OrgUnit]] = relationship(
         secondary=user_unit, lazy="selectin", order_by=OrgUnit.path

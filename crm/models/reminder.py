@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
@@ -32,7 +32,14 @@ class Reminder(db.Model):
         ForeignKey("enterprise.id", ondelete="CASCADE")
     )
     subject: Mapped[str] = mapped_column(String(300))  # the mail's subject line
-    body: Mapped[str] = mapped_column(Text)  # plain text; the HTML part is built from it
+    body: Mapped[str] = mapped_column(Text)  # the plain-text part
+    body_html: Mapped[str | None] = mapped_column(Text)  # the HTML part (built from body if NULL)
+    # The deadline this reminder is about (the item's due moment); NULL for digests, reports.
+    occasion_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # For an escalation: the organisation level it raises the item to (see Escalation).
+    level: Mapped[int | None] = mapped_column(SmallInteger)
+    # A reminder held for a daily digest points at the digest that carried it.
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("reminder.id", ondelete="SET NULL"))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # One reminder per (kind, item, recipient, occasion): scheduling twice adds nothing.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -47,7 +54,11 @@ class Reminder(db.Model):
 
     recipient: Mapped[User] = relationship()
 
-    __table_args__ = (Index("ix_reminder_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminder_status_due", "status", "due_at"),
+        Index("ix_reminder_subject", "subject_type", "subject_id"),
+        Index("ix_reminder_recipient_status", "recipient_id", "status"),
+    )
 
     @property
     def message_id(self) -> str:

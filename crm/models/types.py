@@ -139,3 +139,19 @@ class ReminderStatus(enum.StrEnum):
     QUEUED = "queued"  # claimed by a sweep, a send task is on its way
     SENT = "sent"
     FAILED = "failed"  # refused for good (5xx); shown to admins, not retried
+    CANCELLED = "cancelled"  # its occasion passed: the item was done, moved or reassigned
+    HELD = "held"  # the recipient reads a daily digest: it waits for the next one
+
+
+class SupervisionStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class CheckOutcome(enum.StrEnum):
+    """What an on-site verification (实地核查) found."""
+
+    ON_TRACK = "on_track"
+    BEHIND = "behind"
+    DONE = "done"
