@@ -13,6 +13,7 @@ MENU = [
     ("visits.follow_ups", _l("Follow-ups"), None),
     ("issues.index", _l("Enterprise issues"), None),
     ("issues.figures", _l("Issue figures"), None),
+    ("supervision.index", _l("Supervision"), None),
     ("projects.index", _l("Projects"), None),
     ("dashboard.city", _l("Dashboard"), None),
     ("reports.index", _l("Monthly ranking"), None),

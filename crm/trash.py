@@ -25,10 +25,12 @@ from crm.models import (
     Note,
     Policy,
     Project,
+    SupervisionItem,
     User,
     Visit,
 )
 from crm.notes.services import note_title
+from crm.reminders import planner
 from crm.visits.services import visit_title
 
 # The URL kind is the timeline subject_type, so links and events speak one vocabulary.
@@ -42,6 +44,7 @@ KINDS: dict[str, type] = {
     "document": Document,
     "project": Project,
     "policy": Policy,
+    "supervision": SupervisionItem,
 }
 
 KIND_LABELS = {
@@ -54,6 +57,7 @@ KIND_LABELS = {
     "document": _l("Document"),
     "project": _l("Project"),
     "policy": _l("Policy"),
+    "supervision": _l("Supervision item"),
 }
 
 
@@ -70,7 +74,7 @@ def title_of(record) -> str:
         return record.name
     if isinstance(record, Visit):
         return visit_title(record)
-    if isinstance(record, FollowUp | EnterpriseIssue):
+    if isinstance(record, FollowUp | EnterpriseIssue | SupervisionItem):
         return record.title
     if isinstance(record, Note):
         return note_title(record)
@@ -168,6 +172,7 @@ def restore(record, actor: User) -> None:
         from crm.enterprises.services import restore_enterprise
 
         restore_enterprise(record, actor=actor)
+        _replan_items_of(record)
         return
     record.deleted_at = None
     record.deleted_by_id = None
@@ -186,6 +191,22 @@ def restore(record, actor: User) -> None:
         data=data,
     )
     db.session.flush()
+    if kind in planner.PLANS:
+        planner.replan(kind, record)
+
+
+def _replan_items_of(enterprise: Enterprise) -> None:
+    """A restored enterprise's open items want their reminders again."""
+    for kind, model in (
+        ("follow_up", FollowUp),
+        ("issue", EnterpriseIssue),
+        ("supervision", SupervisionItem),
+    ):
+        items = db.session.execute(
+            select(model).where(model.enterprise_id == enterprise.id, model.deleted_at.is_(None))
+        ).scalars()
+        for item in items:
+            planner.replan(kind, item)
 
 
 def _has_other_main_contact(contact: Contact) -> bool:
