@@ -97,6 +97,14 @@ class Config:
     TIMELINE_PAGE_SIZE = 100
 
     MAIL_FROM = os.environ.get("MAIL_FROM", "crm@localhost")
+    # Where links in mails point: the address people open the service at.
+    EXTERNAL_URL = os.environ.get("EXTERNAL_URL", "http://127.0.0.1:5000")
+    # Dated items (follow-ups, supervision) are due at this local hour of their day.
+    REMINDER_HOUR = 9
+    # Funds in place of last month are due on REMINDER_FUNDS_DAY (09:00 local); the
+    # managers one level up hear of a missing report on REMINDER_FUNDS_ESCALATION_DAY.
+    REMINDER_FUNDS_DAY = 5
+    REMINDER_FUNDS_ESCALATION_DAY = 10
 
     @classmethod
     def from_environment(cls, instance_path: Path) -> dict:
@@ -126,6 +134,10 @@ class Config:
                 "control_folder": str(queue_dir / "control"),
             }
 
+        # Tests pass small values to make a lapsed claim and a retry visible in seconds.
+        sweep_seconds = float(os.environ.get("REMINDER_SWEEP_SECONDS", "60"))
+        claim_lease_seconds = float(os.environ.get("REMINDER_CLAIM_LEASE_SECONDS", "600"))
+
         return {
             "SECRET_KEY": _secret_key(instance_path),
             "SQLALCHEMY_DATABASE_URI": database_url,
@@ -134,8 +146,11 @@ class Config:
             "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
             "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
             "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", False),
+            "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL", False),
             "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
             "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+            # A reminder claimed (queued) this long ago and not sent is claimed again.
+            "REMINDER_CLAIM_LEASE_SECONDS": claim_lease_seconds,
             "CELERY": {
                 "broker_url": broker_url,
                 "broker_transport_options": broker_options,
@@ -146,7 +161,14 @@ class Config:
                 "beat_schedule_filename": str(instance_path / "celerybeat-schedule"),
                 "beat_schedule": {
                     "heartbeat": {"task": "tasks.maintenance.heartbeat", "schedule": 60.0},
-                    "reminders-sweep": {"task": "tasks.reminders.sweep", "schedule": 60.0},
+                    "reminders-sweep": {
+                        "task": "tasks.reminders.sweep",
+                        "schedule": sweep_seconds,
+                    },
+                    "reminders-plan": {
+                        "task": "tasks.reminders.plan_periodic",
+                        "schedule": 600.0,
+                    },
                 },
             },
         }
@@ -162,6 +184,7 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     SERVER_NAME = "crm.test"
+    EXTERNAL_URL = "https://crm.test"
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 3
     LOGIN_MAX_FAILURES_PER_ADDRESS = 6
 

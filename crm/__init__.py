@@ -62,6 +62,7 @@ def configure_celery(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
+    from crm.account.views import bp as account_bp
     from crm.admin.views import bp as admin_bp
     from crm.auth.views import bp as auth_bp
     from crm.contacts.views import bp as contacts_bp
@@ -77,6 +78,7 @@ def configure_blueprints(app: Flask) -> None:
     from crm.projects.views import bp as projects_bp
     from crm.reminders.views import bp as mail_admin_bp
     from crm.reports.views import bp as reports_bp
+    from crm.supervision.views import bp as supervision_bp
     from crm.targets.views import bp as targets_bp
     from crm.visits.views import bp as visits_bp
 
@@ -98,8 +100,12 @@ def configure_blueprints(app: Flask) -> None:
         targets_bp,
         mail_admin_bp,
         issue_rules_bp,
+        account_bp,
+        supervision_bp,
     ):
         app.register_blueprint(bp)
+    # The reminder plans register themselves: the web app and the worker both need them.
+    import crm.reminders.plans  # noqa: F401
 
 
 def configure_templates(app: Flask) -> None:

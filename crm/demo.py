@@ -1367,7 +1367,21 @@ def load_demo(password: str) -> list[tuple[str, Role, list[str]]]:
     _load_policies(enterprises, projects)
     _load_targets(units)
     db.session.flush()
+    _plan_reminders()
     return [(u.email, u.role, [unit.name for unit in u.units]) for u in users.values()]
+
+
+def _plan_reminders() -> None:
+    """Demo records are written directly, not through the services: plan their reminders.
+
+    The overdue ones go out on the worker's first sweep, into the outbox folder.
+    """
+    from crm.reminders import planner
+
+    for follow_up in db.session.execute(select(FollowUp)).scalars():
+        planner.replan("follow_up", follow_up)
+    for issue in db.session.execute(select(EnterpriseIssue)).scalars():
+        planner.replan("issue", issue)
 
 
 def _load_units() -> dict[str, OrgUnit]:

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from crm.models.types import (
     AttractionChannel,
+    CheckOutcome,
     DocumentKind,
     Flag,
     FollowUpStatus,
@@ -23,6 +24,7 @@ from crm.models.types import (
     ProjectStage,
     ReminderStatus,
     Role,
+    SupervisionStatus,
     UnitKind,
     VisitKind,
 )
@@ -135,6 +137,20 @@ REMINDER_STATUS = {
     ReminderStatus.QUEUED: _l("Queued"),
     ReminderStatus.SENT: _l("Sent"),
     ReminderStatus.FAILED: _l("Failed"),
+    ReminderStatus.CANCELLED: _l("Not needed any more"),
+    ReminderStatus.HELD: _l("Held for the daily digest"),
+}
+
+SUPERVISION_STATUS = {
+    SupervisionStatus.OPEN: _l("Open"),
+    SupervisionStatus.DONE: _l("Done"),
+    SupervisionStatus.CANCELLED: _l("Cancelled"),
+}
+
+CHECK_OUTCOME = {
+    CheckOutcome.ON_TRACK: _l("On track"),
+    CheckOutcome.BEHIND: _l("Behind schedule"),
+    CheckOutcome.DONE: _l("Completed"),
 }
 
 TAG = {
@@ -215,6 +231,13 @@ FIELD = {
     "amount_wan": _l("Amount (万元)"),
     "source": _l("Source"),
     "month": _l("Month"),
+    "target_stage": _l("Target stage"),
+    "note": _l("Note"),
+    "issue": _l("Enterprise issue"),
+    "checked_on": _l("Day of the check"),
+    "outcome": _l("Outcome"),
+    "findings": _l("Findings"),
+    "reason": _l("Reason"),
 }
 
 _BY_ENUM: dict[type[enum.Enum], dict] = {
@@ -232,6 +255,8 @@ _BY_ENUM: dict[type[enum.Enum], dict] = {
     FundsSource: FUNDS_SOURCE,
     PolicyStatus: POLICY_STATUS,
     ReminderStatus: REMINDER_STATUS,
+    SupervisionStatus: SUPERVISION_STATUS,
+    CheckOutcome: CHECK_OUTCOME,
 }
 
 

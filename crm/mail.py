@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import smtplib
 import tempfile
+import threading
 import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -56,13 +57,82 @@ def deliver(message: EmailMessage) -> str:
     return str(_write_outbox(message, Path(config["MAIL_OUTBOX"])))
 
 
-def _send_smtp(message: EmailMessage, config) -> str:
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
-        if config.get("MAIL_USE_TLS"):
+# One open SMTP connection per thread (a worker process sends one message after
+# another): connecting, EHLO and QUIT for every message cost more than the message.
+_connections = threading.local()
+
+
+def _connect(config) -> smtplib.SMTP:
+    # MAIL_USE_SSL: TLS from the first byte (port 465); MAIL_USE_TLS: STARTTLS (port 587).
+    connect = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
+    smtp = connect(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30)
+    try:
+        if config.get("MAIL_USE_TLS") and not config.get("MAIL_USE_SSL"):
             smtp.starttls()
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
+    except Exception:
+        _quietly_close(smtp)
+        raise
+    return smtp
+
+
+def _quietly_close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def _open_connection(config) -> smtplib.SMTP:
+    """The thread's connection to this server if it still answers NOOP, else a new one.
+
+    The check happens before the message is handed over, so a server that dropped
+    an idle connection costs a reconnect, never a message sent twice.
+    """
+    key = tuple(
+        config.get(name)
+        for name in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_SSL", "MAIL_USE_TLS", "MAIL_USERNAME")
+    )
+    cached = getattr(_connections, "smtp", None)
+    if cached is not None:
+        smtp, cached_key = cached
+        if cached_key == key:
+            try:
+                if smtp.noop()[0] == 250:
+                    return smtp
+            except (smtplib.SMTPException, OSError):
+                pass
+        _quietly_close(smtp)
+        _connections.smtp = None
+    smtp = _connect(config)
+    _connections.smtp = (smtp, key)
+    return smtp
+
+
+def close_connections() -> None:
+    """Close this thread's SMTP connection (tests; a worker process simply exits)."""
+    cached = getattr(_connections, "smtp", None)
+    if cached is not None:
+        _quietly_close(cached[0])
+        _connections.smtp = None
+
+
+def _send_smtp(message: EmailMessage, config) -> str:
+    smtp = _open_connection(config)
+    try:
         smtp.send_message(message)
+    except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+        # A refusal (4xx/5xx) leaves the session usable: RSET it so the next message
+        # starts clean (or drop it when even that fails).
+        try:
+            smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            close_connections()
+        raise
+    except Exception:
+        close_connections()
+        raise
     return f"smtp://{config['MAIL_SERVER']}:{config['MAIL_PORT']}"
 
 

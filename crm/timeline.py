@@ -58,11 +58,15 @@ def record(
     subject_id: int | None,
     data: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
+    touch: bool = True,
 ) -> TimelineEvent:
     """Add one event to the file and mark the enterprise as recently active.
 
     ``last_activity_at`` is set with a plain UPDATE so that logging a visit does
-    not bump the enterprise's version and spoil someone's open edit form.
+    not bump the enterprise's version and spoil someone's open edit form. The
+    system's own events (a reminder sent) pass ``touch=False``: they are not
+    activity with the enterprise, and the UPDATE would make concurrent sends of
+    one enterprise's reminders wait for each other.
     """
     now = utcnow()
     event = TimelineEvent(
@@ -76,6 +80,8 @@ def record(
         recorded_at=now,
     )
     db.session.add(event)
+    if not touch:
+        return event
     db.session.execute(
         update(Enterprise)
         .where(Enterprise.id == enterprise_id)

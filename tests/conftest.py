@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 
 import pytest
+from flask import g
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -81,7 +82,12 @@ def app(database_url, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _clean_tables(app):
+    # The tests share one app context (a server gives each request its own): a language
+    # that services used outside a request (mail for a recipient) must not leak into the
+    # next test, so Flask-Babel's per-context cache starts empty.
+    g.pop("_flask_babel", None)
     yield
+    g.pop("_flask_babel", None)
     _db.session.rollback()
     _db.session.remove()
     tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
@@ -216,3 +222,17 @@ def client_for(app):
         return client
 
     return _client
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server on loopback (tests/smtp_sink.py) that the app sends to."""
+    from tests.smtp_sink import Server
+
+    server = Server()
+    server.start()
+    saved = {k: app.config[k] for k in ("MAIL_SERVER", "MAIL_PORT")}
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    yield server
+    app.config.update(saved)
+    server.stop()

@@ -39,6 +39,7 @@ from crm.models import (
     ProjectStage,
     Reminder,
     Role,
+    SupervisionItem,
     UnitKind,
     User,
     Visit,
@@ -61,6 +62,15 @@ ADMIN = "admin"  # the admin area
 RULES: dict[str, dict[str, str]] = {
     "auth.login": {"GET": PUBLIC, "POST": PUBLIC},
     "auth.logout": {"POST": SIGNED_IN},
+    "account.reminder_preferences": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "supervision.index": {"GET": SIGNED_IN},
+    "supervision.new": {"GET": EDIT, "POST": EDIT},
+    "supervision.detail": {"GET": READ},
+    "supervision.edit": {"GET": EDIT, "POST": EDIT},
+    "supervision.done": {"POST": EDIT},
+    "supervision.cancel": {"GET": EDIT, "POST": EDIT},
+    "supervision.delete": {"POST": EDIT},
+    "supervision.check": {"GET": EDIT, "POST": EDIT},
     "auth.language": {"POST": PUBLIC},
     "home.index": {"GET": SIGNED_IN},
     "enterprises.index": {"GET": SIGNED_IN},
@@ -238,9 +248,9 @@ def world(app, db, credit_code):
         )
         policy = create_policy(enterprise, actor=staff, name="设备补贴", project=project)
         delivery.schedule(
-            kind="follow_up.due",
+            kind="note.due",
             recipient=staff,
-            subject_type="follow_up",
+            subject_type="note",
             subject_id=None,
             due_at=datetime.now(UTC),
             dedupe_key="matrix:reminder",
@@ -270,6 +280,15 @@ def world(app, db, credit_code):
         owner_id=staff.id,
     )
     db.session.add(follow_up)
+    supervision = SupervisionItem(
+        enterprise_id=enterprise.id,
+        project_id=project.id,
+        issue_id=issue.id,
+        title="开工督办",
+        due_date=date.today() + timedelta(days=30),
+        unit_id=unit_a.id,
+    )
+    db.session.add(supervision)
     with app.test_request_context():
         document = attach_document(
             enterprise,
@@ -298,6 +317,7 @@ def world(app, db, credit_code):
         "project_id": project.id,
         "policy_id": policy.id,
         "opportunity_id": opportunity.id,
+        "supervision_id": supervision.id,
         "reminder_id": db.session.execute(select(Reminder.id)).scalar_one(),
         "year": date.today().year,
         "month": date.today().month,
@@ -351,6 +371,8 @@ def test_access(app, db, client, world, endpoint, method, rule, kind, who):
     user_ids, ids = world
     if rule == "/admin/trash/<kind>/<int:record_id>/restore":
         ids = {**ids, "kind": "note"}
+    if endpoint.startswith("supervision."):
+        ids = {**ids, "item_id": ids["supervision_id"]}  # "item_id" is a reference item elsewhere
     if endpoint.startswith("opportunities."):
         ids = {**ids, "project_id": ids["opportunity_id"]}  # the public page shows reserve ones
     if who != "anonymous":

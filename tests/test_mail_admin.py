@@ -13,9 +13,9 @@ from crm.reminders import delivery
 
 def _reminder(db, user, key, status, error=None):
     delivery.schedule(
-        kind="follow_up.due",
+        kind="note.due",
         recipient=user,
-        subject_type="follow_up",
+        subject_type="note",
         subject_id=None,
         due_at=utcnow() - timedelta(minutes=5),
         dedupe_key=key,

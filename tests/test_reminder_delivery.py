@@ -6,10 +6,7 @@ The server (aiosmtpd) answers as each test tells it: 250, a 4xx (try later) or a
 
 from __future__ import annotations
 
-import email
-import socket
 from datetime import timedelta
-from email import policy
 
 import pytest
 from sqlalchemy import select
@@ -17,60 +14,6 @@ from sqlalchemy import select
 from crm.models import Reminder, ReminderStatus, Role, TimelineEvent, UnitKind
 from crm.models.base import utcnow
 from crm.reminders import delivery
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """A real SMTP server; ``answer`` is what it says to the next DATA."""
-
-    def __init__(self):
-        self.answer = "250 OK"
-        self.received = []
-        self.port = _free_port()
-        self.controller = None
-        server = self
-
-        class Handler:
-            async def handle_DATA(self, _server, _session, envelope):  # noqa: N802
-                if server.answer.startswith("250"):
-                    server.received.append(envelope)
-                return server.answer
-
-        self.handler = Handler()
-
-    def start(self):
-        from aiosmtpd.controller import Controller
-
-        # A stopped controller cannot start again: a new one on the same port.
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self):
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def messages(self):
-        return [
-            email.message_from_bytes(e.original_content, policy=policy.default)
-            for e in self.received
-        ]
-
-
-@pytest.fixture
-def smtp(app):
-    server = Server()
-    server.start()
-    saved = {k: app.config[k] for k in ("MAIL_SERVER", "MAIL_PORT")}
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
-    yield server
-    app.config.update(saved)
-    server.stop()
 
 
 @pytest.fixture
@@ -81,9 +24,9 @@ def due(app, db, make_unit, make_user, make_enterprise):
 
     def _schedule(key="follow_up:1:due", minutes_ago=1, enterprise=True):
         added = delivery.schedule(
-            kind="follow_up.due",
+            kind="note.due",
             recipient=user,
-            subject_type="follow_up",
+            subject_type="note",
             subject_id=1,
             enterprise_id=firm.id if enterprise else None,
             due_at=utcnow() - timedelta(minutes=minutes_ago),

@@ -189,7 +189,7 @@ def test_the_service_names_the_row_too(app, db, units, admin):
     from crm.errors import ServiceError
     from crm.targets.services import TargetEntry, save_targets
 
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         good = TargetEntry(units["b"], None, 5, D("10"), None)
         bad = TargetEntry(units["a"], None, 1, D("-1"), None)
         with pytest.raises(ServiceError) as error:

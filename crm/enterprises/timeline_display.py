@@ -19,7 +19,14 @@ from flask_babel import lazy_gettext as _l
 
 from crm import labels
 from crm.formatting import amount_wan, date_text, datetime_text
-from crm.models import FundsSource, IssueStatus, PolicyStatus, ProjectStage, TimelineEvent
+from crm.models import (
+    CheckOutcome,
+    FundsSource,
+    IssueStatus,
+    PolicyStatus,
+    ProjectStage,
+    TimelineEvent,
+)
 from crm.models import types as enum_types
 
 KIND_LABELS = {
@@ -63,6 +70,26 @@ KIND_LABELS = {
     "policy.updated": _l("Policy changed"),
     "policy.deleted": _l("Policy deleted"),
     "policy.restored": _l("Policy restored"),
+    "supervision.created": _l("Supervision item set"),
+    "supervision.updated": _l("Supervision item changed"),
+    "supervision.done": _l("Supervision item done"),
+    "supervision.cancelled": _l("Supervision item cancelled"),
+    "supervision.deleted": _l("Supervision item deleted"),
+    "supervision.restored": _l("Supervision item restored"),
+    "supervision.checked": _l("On-site check recorded"),
+    "supervision.escalated": _l("Supervision item escalated"),
+    "issue.escalated": _l("Issue escalated"),
+    "follow_up.escalated": _l("Follow-up escalated"),
+    "project_stalled.escalated": _l("Stalled project escalated"),
+    "project_funds.escalated": _l("Missing funds report escalated"),
+}
+
+# Why an item was raised to a manager (Escalation.reason; the data of "*.escalated").
+ESCALATION_REASONS = {
+    "overdue": _l("Overdue"),
+    "reopened": _l("Reopened: the enterprise was not satisfied"),
+    "stalled": _l("Stalled"),
+    "funds": _l("Funds in place not reported"),
 }
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -75,6 +102,9 @@ _SUBJECT_LINKS = {
     "issue": ("issues.detail", "issue_id"),
     "document": ("documents.download", "document_id"),
     "project": ("projects.detail", "project_id"),
+    "supervision": ("supervision.detail", "item_id"),
+    "project_stalled": ("projects.detail", "project_id"),
+    "project_funds": ("projects.detail", "project_id"),
 }
 
 # The keys of Project.public_fields, as field names of the labels table.
@@ -158,6 +188,10 @@ def project_details(event: TimelineEvent) -> dict | None:
         return _issue_step_details(data)
     if kind == "issue.reassigned":
         return {"parts": [], "move": None, "text_label": _("Reason")}
+    if event.kind in ESCALATED_KINDS:
+        return _escalated_details(data)
+    if event.subject_type == "supervision":
+        return _supervision_details(event)
     if event.subject_type not in ("project", "policy"):
         return None
     parts: list[tuple[str, str]] = []
@@ -223,6 +257,67 @@ def _issue_step_details(data: dict) -> dict:
     return {"parts": parts, "move": move, "text_label": _("Note")}
 
 
+def _supervision_details(event: TimelineEvent) -> dict:
+    """A supervision item's stage to reach, unit and owner; a check's day, outcome and photos."""
+    data = event.data or {}
+    parts: list[tuple[str, str]] = []
+    text_label = None
+    if event.kind == "supervision.created":
+        if data.get("target_stage"):
+            parts.append(
+                (
+                    labels.field_label("target_stage"),
+                    labels.enum_label(ProjectStage, data["target_stage"]),
+                )
+            )
+        for field in ("unit", "owner"):
+            if data.get(field):
+                parts.append((labels.field_label(field), str(data[field])))
+        text_label = labels.field_label("note")
+    elif event.kind == "supervision.checked":
+        parts.append((labels.field_label("checked_on"), value_text(data.get("checked_on"))))
+        parts.append(
+            (labels.field_label("outcome"), labels.enum_label(CheckOutcome, data.get("outcome")))
+        )
+        if data.get("photos"):
+            parts.append((_("Photos"), str(data["photos"])))
+        text_label = labels.field_label("findings")
+    elif event.kind == "supervision.done" and data.get("late"):
+        parts.append((_("Done after the due date"), _("Yes")))
+    elif event.kind == "supervision.cancelled":
+        text_label = labels.field_label("reason")
+    elif event.kind == "supervision.escalated":
+        if data.get("level") is not None:
+            parts.append((_("Level"), str(data["level"])))
+        if data.get("unit"):
+            parts.append((labels.field_label("unit"), str(data["unit"])))
+    return {"parts": parts, "move": None, "text_label": text_label}
+
+
+ESCALATED_KINDS = (
+    "issue.escalated",
+    "follow_up.escalated",
+    "project_stalled.escalated",
+    "project_funds.escalated",
+)
+
+
+def escalation_reason(reason: str | None) -> str:
+    return str(ESCALATION_REASONS.get(reason, reason or ""))
+
+
+def _escalated_details(data: dict) -> dict:
+    """An escalation: the level, the unit whose managers were told, why."""
+    parts: list[tuple[str, str]] = []
+    if data.get("level") is not None:
+        parts.append((_("Level"), str(data["level"])))
+    if data.get("unit"):
+        parts.append((labels.field_label("unit"), str(data["unit"])))
+    if data.get("reason"):
+        parts.append((labels.field_label("reason"), escalation_reason(data["reason"])))
+    return {"parts": parts, "move": None, "text_label": None}
+
+
 def changes(event: TimelineEvent) -> list[dict[str, str]]:
     """The event's field changes with translated field labels and readable values."""
     return [
@@ -269,6 +364,12 @@ def related_links(event: TimelineEvent) -> list[tuple[str, str]]:
         if event.subject_type == key[:-3] and ident == event.subject_id:
             continue
         found.append((str(text), url_for(endpoint, **{argument: ident})))
+    if event.kind in ESCALATED_KINDS and not data.get("title"):
+        # An escalation's payload names no title: the link to its item stands in.
+        url = subject_url(event)
+        if url is not None:
+            text = _l("Issue") if event.subject_type == "issue" else _l("Project")
+            found.append((str(text), url))
     return found
 
 
@@ -280,6 +381,7 @@ TEMPLATE_GLOBALS = {
     "timeline_related_links": related_links,
     "timeline_value": value_text,
     "timeline_project_details": project_details,
+    "escalation_reason": escalation_reason,
 }
 
 

@@ -22,6 +22,7 @@ STEP_DUE_CHOICES = [
     ("", _l("Any deadline")),
     ("overdue", _l("Step overdue")),
     ("week", _l("Step due this week")),
+    ("escalated", _l("Escalated")),
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, nulls_last, select
+from sqlalchemy import Select, exists, nulls_last, select
 from sqlalchemy.orm import joinedload
 
 from crm import timeline
@@ -19,6 +19,7 @@ from crm.extensions import db
 from crm.models import (
     Enterprise,
     EnterpriseIssue,
+    Escalation,
     IssueCategory,
     IssueStatus,
     OrgUnit,
@@ -27,6 +28,7 @@ from crm.models import (
 )
 from crm.models.base import utcnow
 from crm.records import check_version, soft_delete
+from crm.reminders import planner
 from crm.text import blank_to_none, excerpt
 from crm.visits.services import check_due_date
 
@@ -111,6 +113,7 @@ def create_issue(
         subject_id=issue.id,
         data=data,
     )
+    planner.replan("issue", issue)
     return issue
 
 
@@ -153,11 +156,13 @@ def update_issue(
             data=_payload(issue),
         )
     db.session.flush()
+    planner.replan("issue", issue)
     return issue
 
 
 def delete_issue(issue: EnterpriseIssue, *, actor: User | None) -> None:
     soft_delete(issue, "issue", actor=actor, data=_payload(issue))
+    planner.replan("issue", issue)
 
 
 def issues_query(
@@ -172,8 +177,9 @@ def issues_query(
     """Live issues of live enterprises inside ``scope`` (access.enterprise_scope()).
 
     ``status`` is an IssueStatus value or "open" (every status still waiting);
-    ``step_due`` is "overdue" (the current step's deadline has passed) or "week"
-    (it falls between now and the end of this local week, Sunday midnight).
+    ``step_due`` is "overdue" (the current step's deadline has passed), "week"
+    (it falls between now and the end of this local week, Sunday midnight) or
+    "escalated" (raised to a manager at least once: an Escalation row).
     """
     stmt = (
         select(EnterpriseIssue)
@@ -203,4 +209,37 @@ def issues_query(
         stmt = stmt.where(
             EnterpriseIssue.step_due_at >= utcnow(), EnterpriseIssue.step_due_at < end_of_week()
         )
+    elif step_due == "escalated":
+        stmt = stmt.where(escalated_condition())
     return stmt.order_by(nulls_last(EnterpriseIssue.due_date.asc()), EnterpriseIssue.id)
+
+
+def escalated_condition():
+    return exists().where(
+        Escalation.subject_type == "issue", Escalation.subject_id == EnterpriseIssue.id
+    )
+
+
+def escalated_ids(issue_ids) -> set[int]:
+    ids = list(issue_ids)
+    if not ids:
+        return set()
+    return set(
+        db.session.execute(
+            select(Escalation.subject_id).where(
+                Escalation.subject_type == "issue", Escalation.subject_id.in_(ids)
+            )
+        ).scalars()
+    )
+
+
+def escalations(issue: EnterpriseIssue) -> list[Escalation]:
+    """The issue's escalations, lowest level first (at most one per level)."""
+    return list(
+        db.session.execute(
+            select(Escalation)
+            .options(joinedload(Escalation.unit))
+            .where(Escalation.subject_type == "issue", Escalation.subject_id == issue.id)
+            .order_by(Escalation.level)
+        ).scalars()
+    )

@@ -84,6 +84,7 @@ def index():
         today=local_today(),
         now=utcnow(),
         open_statuses=services.OPEN_STATUSES,
+        escalated=services.escalated_ids(issue.id for issue in page.items),
     )
 
 
@@ -128,6 +129,7 @@ def _render_detail(issue: EnterpriseIssue, failed: TransitionForm | None = None,
         overdue=services.is_overdue(issue),
         step_overdue=services.step_overdue(issue),
         steps=workflow.steps(issue),
+        escalations=services.escalations(issue),
         transition_forms=forms,
         action_labels=workflow.ACTION_LABELS,
         can_call_back=workflow.can_call_back(issue),

@@ -40,6 +40,7 @@ from crm.models import (
 )
 from crm.models.base import utcnow
 from crm.records import check_version
+from crm.reminders import planner
 from crm.text import blank_to_none, excerpt
 
 NOTE_LENGTH = 5000
@@ -170,6 +171,7 @@ def _step(
         occurred_at=now,
     )
     db.session.flush()
+    planner.replan("issue", issue)
     return step
 
 
@@ -250,6 +252,10 @@ def callback(
     if score <= UNSATISFIED_MAX:
         issue.reopened_count = (issue.reopened_count or 0) + 1
         issue.resolved_at = None
+        # An unsatisfied enterprise escalates at once, one level higher each time.
+        planner.escalate_now(
+            "issue", issue, planner.PLANS["issue"].unit(issue), reason="reopened", actor=actor
+        )
         return _step(
             issue, IssueStatus.IN_PROGRESS, actor=actor, note=comment, satisfaction=score, now=now
         )
@@ -330,6 +336,7 @@ def reassign(
     )
     # The issue row changed: its version goes up, and a stale reassign form loses.
     db.session.flush()
+    planner.replan("issue", issue)
     return step
 
 

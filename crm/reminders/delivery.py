@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
-from sqlalchemy import and_, or_, select, update
+from flask import current_app
+from sqlalchemy import and_, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -31,7 +32,8 @@ from crm.mail import build_message, deliver
 from crm.models import Reminder, ReminderStatus, User
 from crm.models.base import utcnow
 
-# A claimed reminder not sent after this long is claimed again by the next sweep.
+# A claimed reminder not sent after this long is claimed again by the next sweep
+# (the default of the REMINDER_CLAIM_LEASE_SECONDS setting).
 STALE_CLAIM = timedelta(minutes=10)
 CLAIM_BATCH = 1000
 
@@ -47,6 +49,9 @@ def schedule(
     subject: str,
     body: str,
     enterprise_id: int | None = None,
+    body_html: str | None = None,
+    occasion_at: datetime | None = None,
+    level: int | None = None,
 ) -> bool:
     """Add a reminder unless one with ``dedupe_key`` exists; True when added."""
     maker = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -60,6 +65,9 @@ def schedule(
             enterprise_id=enterprise_id,
             subject=subject,
             body=body,
+            body_html=body_html,
+            occasion_at=occasion_at,
+            level=level,
             due_at=due_at,
             dedupe_key=dedupe_key,
             status=ReminderStatus.PENDING,
@@ -72,22 +80,52 @@ def schedule(
     return result.first() is not None
 
 
-def _claimable(now: datetime):
-    return or_(
+def _claim_terms(now: datetime, lease: timedelta):
+    """Due and waiting, or claimed longer ago than the lease and still not sent."""
+    return (
         and_(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now),
-        and_(Reminder.status == ReminderStatus.QUEUED, Reminder.claimed_at < now - STALE_CLAIM),
+        and_(Reminder.status == ReminderStatus.QUEUED, Reminder.claimed_at < now - lease),
     )
 
 
+def _claimable(now: datetime, lease: timedelta = STALE_CLAIM):
+    return or_(*_claim_terms(now, lease))
+
+
+def claim_lease() -> timedelta:
+    """How long a claim holds (REMINDER_CLAIM_LEASE_SECONDS, else STALE_CLAIM)."""
+    seconds = current_app.config.get("REMINDER_CLAIM_LEASE_SECONDS")
+    return timedelta(seconds=float(seconds)) if seconds else STALE_CLAIM
+
+
 def claim_due(now: datetime | None = None, *, limit: int = CLAIM_BATCH) -> list[int]:
-    """Mark up to ``limit`` due reminders as queued and return their ids (commit, then enqueue)."""
+    """Mark up to ``limit`` due reminders as queued and return their ids (commit, then enqueue).
+
+    Queued rows whose claim is older than the lease (``claim_lease``) are taken again.
+    """
     now = now or utcnow()
-    candidates = select(Reminder.id).where(_claimable(now)).order_by(Reminder.due_at).limit(limit)
+    lease = claim_lease()
+    claimable = _claimable(now, lease)
     if db.session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        candidates = (
+            select(Reminder.id)
+            .where(claimable)
+            .order_by(Reminder.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    else:
+        # SQLite answers the OR with a scan of the whole table (a million rows, ~0.2 s
+        # a batch); each half alone is a range of ix_reminder_status_due.
+        halves = [
+            select(Reminder.id, Reminder.due_at).where(term).order_by(Reminder.due_at).limit(limit)
+            for term in _claim_terms(now, lease)
+        ]
+        both = union_all(*(select(*half.subquery().c) for half in halves)).subquery()
+        candidates = select(both.c.id).order_by(both.c.due_at).limit(limit)
     claimed = db.session.execute(
         update(Reminder)
-        .where(Reminder.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .where(Reminder.id.in_(candidates.scalar_subquery()), claimable)
         .values(status=ReminderStatus.QUEUED, claimed_at=now)
         .returning(Reminder.id)
         .execution_options(synchronize_session=False)
@@ -97,7 +135,8 @@ def claim_due(now: datetime | None = None, *, limit: int = CLAIM_BATCH) -> list[
 
 @dataclass
 class Outcome:
-    """What ``send`` did: "sent", "skipped" (already sent, failed or gone), "retry", "failed"."""
+    """What ``send`` did: "sent", "skipped" (already sent, failed or gone), "cancelled"
+    (no longer wanted), "held" (for a digest), "retry", "failed"."""
 
     status: str
     error: str | None = None
@@ -133,7 +172,16 @@ def _html(text: str) -> str:
 
 
 def send(reminder_id: int, now: datetime | None = None) -> Outcome:
-    """Send one reminder unless it is already sent or failed. The caller commits."""
+    """Send one reminder unless it is already sent, failed, cancelled or held. The caller commits.
+
+    Before sending, the item is asked whether it still wants this reminder
+    (crm.reminders.planner.match): a follow-up done since, a deadline moved,
+    an issue reassigned cancel it. A recipient who reads a daily digest gets the
+    reminder held for the next digest instead of a mail of its own.
+    """
+    from crm.reminders import digest, planner  # both import this module
+
+    now = now or utcnow()
     taken = db.session.execute(
         update(Reminder)
         .where(
@@ -149,11 +197,27 @@ def send(reminder_id: int, now: datetime | None = None) -> Outcome:
     reminder = db.session.execute(
         select(Reminder).where(Reminder.id == reminder_id).execution_options(populate_existing=True)
     ).scalar_one()
+    want = planner.match(reminder)
+    if want is None:
+        reminder.status = ReminderStatus.CANCELLED
+        db.session.flush()
+        return Outcome("cancelled")
+    if planner.holds_for_digest(reminder):
+        reminder.status = ReminderStatus.HELD
+        db.session.flush()
+        return Outcome("held")
+    # Escalations are recorded before the mail goes: a refused mail still escalates.
+    planner.on_send(reminder, want, now)
+    prepared = digest.prepare(reminder, now) if reminder.kind == digest.KIND else None
+    if reminder.kind == digest.KIND and prepared is None:
+        reminder.status = ReminderStatus.CANCELLED  # nothing held for it
+        db.session.flush()
+        return Outcome("cancelled")
     message = build_message(
         to=reminder.recipient.email,
         subject=reminder.subject,
         text=reminder.body,
-        html=_html(reminder.body),
+        html=reminder.body_html or _html(reminder.body),
         message_id=reminder.message_id,
     )
     try:
@@ -162,14 +226,23 @@ def send(reminder_id: int, now: datetime | None = None) -> Outcome:
         reminder.last_error = _error_text(error)
         if _is_transient(error):
             # Renew the lease: the sweep leaves it to this send's retries for now.
-            reminder.claimed_at = now or utcnow()
+            reminder.claimed_at = now
             db.session.flush()
             return Outcome("retry", reminder.last_error)
         reminder.status = ReminderStatus.FAILED
         db.session.flush()
         return Outcome("failed", reminder.last_error)
+    if prepared is not None:
+        digest.finish(prepared, reminder, now)
+    mark_sent(reminder, now)
+    db.session.flush()
+    return Outcome("sent")
+
+
+def mark_sent(reminder: Reminder, now: datetime) -> None:
+    """Sent, with its event in the file, in one transaction (also for digested reminders)."""
     reminder.status = ReminderStatus.SENT
-    reminder.sent_at = now or utcnow()
+    reminder.sent_at = now
     reminder.last_error = None
     if reminder.enterprise_id is not None:
         # In the same transaction as "sent": the file never claims a mail that was not marked.
@@ -180,6 +253,5 @@ def send(reminder_id: int, now: datetime | None = None) -> Outcome:
             subject_type=reminder.subject_type,
             subject_id=reminder.subject_id,
             data={"title": reminder.subject, "kind": reminder.kind, "to": reminder.recipient.name},
+            touch=False,
         )
-    db.session.flush()
-    return Outcome("sent")

@@ -300,9 +300,8 @@ def month_report(period: Period) -> MonthReport:
 def publish_report(period: Period, *, actor: User | None, note: str | None = None) -> MonthlyReport:
     """Freeze the month's ranking as it stands now; flushes, the caller commits.
 
-    Returns the report so that the caller can pass it on after committing (issue 4:
-    mail it to managers and leaders — enqueue a task with ``report.id`` after the
-    commit, never before, so a rolled-back publish sends nothing).
+    Schedules its mail to every active manager and leader in the same transaction
+    (crm.reminders.report_mail): a rolled-back publish mails nothing.
     """
     if not is_open(period):
         raise ServiceError(_l("A month that has not begun cannot be published."))
@@ -333,6 +332,9 @@ def publish_report(period: Period, *, actor: User | None, note: str | None = Non
         # Someone published the same month between our check and our insert: the
         # unique (year, month) constraint decides; the caller rolls back.
         raise AlreadyPublishedError(ALREADY_PUBLISHED) from None
+    from crm.reminders import report_mail  # the mails go out with the publish, or not at all
+
+    report_mail.schedule_report(report)
     return report
 
 

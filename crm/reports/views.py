@@ -114,7 +114,6 @@ def publish(year, month):
             ),
             "success",
         )
-        # Issue 4: mail ``report.id`` to managers and leaders here, after the commit.
     return redirect(url_for("reports.month", year=period.year, month=period.month))
 
 

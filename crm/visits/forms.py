@@ -112,4 +112,15 @@ class FollowUpFilterForm(FlaskForm):
         default=FollowUpStatus.OPEN.value,
         validators=[Optional()],
     )
-    overdue = BooleanField(_l("Overdue only"))
+    overdue = BooleanField(_l("Overdue only"))  # kept for links made before ``due``
+    due = SelectField(
+        _l("Due"),
+        choices=[
+            ("", _l("Any due date")),
+            ("overdue", _l("Overdue")),
+            ("week", _l("Due by the end of this week")),
+            ("escalated", _l("Escalated")),
+        ],
+        default="",
+        validators=[Optional()],
+    )

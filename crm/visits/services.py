@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, exists, select, update
 from sqlalchemy.orm import joinedload
 
 from crm import timeline
@@ -20,6 +20,7 @@ from crm.extensions import db
 from crm.models import (
     Contact,
     Enterprise,
+    Escalation,
     Flag,
     FollowUp,
     FollowUpStatus,
@@ -30,6 +31,7 @@ from crm.models import (
 )
 from crm.models.base import utcnow
 from crm.records import check_version, soft_delete
+from crm.reminders import planner
 from crm.text import blank_to_none, excerpt
 
 VISIT_FIELDS = [
@@ -300,6 +302,7 @@ def create_follow_up(
             "visit_id": visit.id if visit else None,
         },
     )
+    planner.replan("follow_up", follow_up)
     return follow_up
 
 
@@ -323,6 +326,7 @@ def complete_follow_up(follow_up: FollowUp, *, actor: User | None) -> bool:
         },
     )
     db.session.flush()
+    planner.replan("follow_up", follow_up)
     return True
 
 
@@ -332,8 +336,14 @@ def follow_ups_query(
     owner: User | None = None,
     status: FollowUpStatus | None = FollowUpStatus.OPEN,
     overdue_only: bool = False,
+    due: str | None = None,
 ) -> Select:
-    """Follow-ups of live enterprises inside ``scope`` (an access.enterprise_scope() condition)."""
+    """Follow-ups of live enterprises inside ``scope`` (an access.enterprise_scope() condition).
+
+    ``due`` is "overdue" (open, due before today), "week" (due from today to the
+    end of this local week, Sunday) or "escalated" (raised to a manager: an
+    Escalation row).
+    """
     stmt = (
         select(FollowUp)
         .join(Enterprise, Enterprise.id == FollowUp.enterprise_id)
@@ -348,8 +358,18 @@ def follow_ups_query(
         stmt = stmt.where(FollowUp.owner_id == owner.id)
     if status is not None:
         stmt = stmt.where(FollowUp.status == status)
-    if overdue_only:
+    if overdue_only or due == "overdue":
         stmt = stmt.where(FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_date < local_today())
+    elif due == "week":
+        today = local_today()
+        monday = today + timedelta(days=7 - today.weekday())
+        stmt = stmt.where(FollowUp.due_date >= today, FollowUp.due_date < monday)
+    elif due == "escalated":
+        stmt = stmt.where(
+            exists().where(
+                Escalation.subject_type == "follow_up", Escalation.subject_id == FollowUp.id
+            )
+        )
     if status == FollowUpStatus.DONE:
         return stmt.order_by(FollowUp.done_at.desc(), FollowUp.id.desc())
     return stmt.order_by(FollowUp.due_date, FollowUp.id)

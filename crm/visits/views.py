@@ -169,13 +169,15 @@ def follow_ups():
     form = FollowUpFilterForm(formdata=request.args)
     if not form.validate():
         form = FollowUpFilterForm(formdata=None)
+    if form.overdue.data and not form.due.data:
+        form.due.data = "overdue"  # a link from before the "due" choice
     see_all = form.who.data == "all" and access.oversees_others()
     status = FollowUpStatus(form.status.data or FollowUpStatus.OPEN.value)
     stmt = services.follow_ups_query(
         access.enterprise_scope(),
         owner=None if see_all else current_user,
         status=status,
-        overdue_only=bool(form.overdue.data),
+        due=form.due.data or None,
     )
     page = db.paginate(
         stmt, page=request.args.get("page", 1, type=int), per_page=100, error_out=False
