@@ -10,6 +10,7 @@ import os
 import smtplib
 import tempfile
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -60,6 +61,7 @@ def deliver(message: EmailMessage) -> str:
 # One open SMTP connection per thread (a worker process sends one message after
 # another): connecting, EHLO and QUIT for every message cost more than the message.
 _connections = threading.local()
+FRESH_SECONDS = 5
 
 
 def _connect(config) -> smtplib.SMTP:
@@ -88,7 +90,10 @@ def _open_connection(config) -> smtplib.SMTP:
     """The thread's connection to this server if it still answers NOOP, else a new one.
 
     The check happens before the message is handed over, so a server that dropped
-    an idle connection costs a reconnect, never a message sent twice.
+    an idle connection costs a reconnect, never a message sent twice. A connection
+    used in the last FRESH_SECONDS is trusted without the NOOP round trip; if the
+    server went away meanwhile, the send fails before anything was accepted and is
+    retried like any unreachable server.
     """
     key = tuple(
         config.get(name)
@@ -96,8 +101,10 @@ def _open_connection(config) -> smtplib.SMTP:
     )
     cached = getattr(_connections, "smtp", None)
     if cached is not None:
-        smtp, cached_key = cached
+        smtp, cached_key, last_used = cached
         if cached_key == key:
+            if time.monotonic() - last_used < FRESH_SECONDS:
+                return smtp
             try:
                 if smtp.noop()[0] == 250:
                     return smtp
@@ -106,7 +113,7 @@ def _open_connection(config) -> smtplib.SMTP:
         _quietly_close(smtp)
         _connections.smtp = None
     smtp = _connect(config)
-    _connections.smtp = (smtp, key)
+    _connections.smtp = (smtp, key, time.monotonic())
     return smtp
 
 
@@ -133,6 +140,8 @@ def _send_smtp(message: EmailMessage, config) -> str:
     except Exception:
         close_connections()
         raise
+    _smtp, key, _last_used = _connections.smtp
+    _connections.smtp = (smtp, key, time.monotonic())
     return f"smtp://{config['MAIL_SERVER']}:{config['MAIL_PORT']}"
 
 

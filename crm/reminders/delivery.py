@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
 
 from crm import timeline
 from crm.extensions import db
@@ -195,7 +196,11 @@ def send(reminder_id: int, now: datetime | None = None) -> Outcome:
     if taken is None:
         return Outcome("skipped")
     reminder = db.session.execute(
-        select(Reminder).where(Reminder.id == reminder_id).execution_options(populate_existing=True)
+        select(Reminder)
+        .where(Reminder.id == reminder_id)
+        # The recipient in the same round trip; their units are not needed to send.
+        .options(joinedload(Reminder.recipient).lazyload(User.units))
+        .execution_options(populate_existing=True)
     ).scalar_one()
     want = planner.match(reminder)
     if want is None:

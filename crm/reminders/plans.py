@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from crm import labels
 from crm.extensions import db
@@ -60,7 +61,8 @@ class FollowUpPlan:
     subject_type = "follow_up"
 
     def load(self, subject_id: int) -> FollowUp | None:
-        return db.session.get(FollowUp, subject_id)
+        # Every send asks its follow-up; the enterprise (is it live?) comes along.
+        return db.session.get(FollowUp, subject_id, options=[joinedload(FollowUp.enterprise)])
 
     def wanted(self, follow_up: FollowUp):
         if follow_up.status != FollowUpStatus.OPEN or not _live(follow_up):
