@@ -327,8 +327,10 @@ def _stop_all(procs: list[tuple[str, subprocess.Popen]], timeout: float) -> None
 def serve(host: str, port: int, no_worker: bool):
     """Migrate, load demo data when empty, and run web server, worker and beat."""
     prepare_for_serving()
-    commands = server_commands(host, port, with_worker=not no_worker)
     shown_host = f"[{host}]" if ":" in host else host
+    # Links in reminder mails point where this server listens, unless configured.
+    os.environ.setdefault("EXTERNAL_URL", f"http://{shown_host}:{port}")
+    commands = server_commands(host, port, with_worker=not no_worker)
     click.echo(f"Serving on http://{shown_host}:{port}/  (Ctrl-C stops everything)")
     for name, argv in commands:
         click.echo(f"  {name}: {' '.join(argv)}")
