@@ -367,3 +367,29 @@ def test_preferences_page(db, org, login, client):
         data={"remind_before_minutes": "60", "digest_hour": "7", "version": "1"},
     )
     assert stale.status_code == 409
+
+
+def test_waiting_reminders_follow_the_items_title_and_the_readers_language(db, org):
+    issue = _issue(db, org, assignee=org.staff)
+    issue_services.update_issue(
+        issue,
+        actor=org.staff,
+        expected_version=issue.version,
+        category=IssueCategory.LAND,
+        title="二期用地指标",
+        unit=org.county,
+        assignee=org.staff,
+    )
+    db.session.commit()
+    waiting = [r for r in _rows(db, "issue", issue.id) if r.status == ReminderStatus.PENDING]
+    assert waiting and all(
+        "二期用地指标" in r.subject and "二期用地指标" in r.body for r in waiting
+    )
+
+    org.staff.locale = "en"
+    db.session.commit()
+    planner.replan("issue", issue)
+    db.session.commit()
+    mine = [r for r in _rows(db, "issue", issue.id) if r.recipient_id == org.staff.id]
+    assert {r.subject for r in mine if r.kind == "issue.due"} == {"Due now: 二期用地指标"}
+    assert all("Category: Land" in r.body for r in mine), mine[0].body

@@ -6,8 +6,9 @@ one escalation per level of the organisation. The list depends on the item's
 state only, never on the clock, so:
 
 - ``replan`` (called by services in the same transaction as a change) adds what
-  is missing, moves pending ones whose time changed, revives cancelled ones that
-  are wanted again and cancels pending ones no longer wanted;
+  is missing, moves pending ones whose time changed, rewrites the text of those
+  still to go out (a new title, the reader's new language), revives cancelled
+  ones that are wanted again and cancels pending ones no longer wanted;
 - ``match`` asks the same question when a reminder is about to be sent, so one
   whose item was done, moved or reassigned since it was claimed is not sent.
 
@@ -309,11 +310,16 @@ def replan(subject_type: str, item) -> None:
     plan = PLANS[subject_type]
     wanted = {w.key: w for w in plan.wanted(item)}
     rows = db.session.execute(
-        select(Reminder.id, Reminder.dedupe_key, Reminder.status, Reminder.due_at).where(
-            Reminder.subject_type == subject_type, Reminder.subject_id == item.id
-        )
+        select(
+            Reminder.id, Reminder.dedupe_key, Reminder.status, Reminder.due_at, Reminder.body
+        ).where(Reminder.subject_type == subject_type, Reminder.subject_id == item.id)
     ).all()
     existing = {row.dedupe_key for row in rows}
+    enterprise_id = item.enterprise_id
+
+    def render(want):
+        return compose.render(want, lambda: plan.describe(item))
+
     for row in rows:
         want = wanted.get(row.dedupe_key)
         if row.status not in OPEN_ROWS:
@@ -321,14 +327,20 @@ def replan(subject_type: str, item) -> None:
         if want is None:
             if row.status != ReminderStatus.CANCELLED:
                 _set(row.id, status=ReminderStatus.CANCELLED)
-        elif row.status == ReminderStatus.CANCELLED or row.due_at != want.due_at:
-            _set(row.id, status=ReminderStatus.PENDING, due_at=want.due_at)
-    missing = [w for k, w in wanted.items() if k not in existing]
-    if not missing:
-        return
-    enterprise_id = item.enterprise_id
-    for want in missing:
-        subject, text, html = compose.render(want, lambda: plan.describe(item))
+            continue
+        # Still to go out: its text follows the item (a new title, the reader's language).
+        subject, text, html = render(want)
+        changes = {}
+        if row.status == ReminderStatus.CANCELLED:
+            changes["status"] = ReminderStatus.PENDING
+        if row.due_at != want.due_at:
+            changes["due_at"] = want.due_at
+        if row.body != text:
+            changes.update(subject=subject, body=text, body_html=html)
+        if changes:
+            _set(row.id, **changes)
+    for want in (w for k, w in wanted.items() if k not in existing):
+        subject, text, html = render(want)
         delivery.schedule(
             kind=want.kind,
             recipient=want.recipient,
