@@ -69,6 +69,11 @@ def filesize(num: int | None) -> str:
     return f"{num:.1f} GB"
 
 
+def colon() -> str:
+    """Between a label and its value: full-width in Chinese (标签：值), ": " in English."""
+    return "：" if _is_chinese() else ": "
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["date_text"] = date_text
     app.jinja_env.filters["datetime_text"] = datetime_text
@@ -78,4 +83,5 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["label"] = labels.label
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["colon"] = colon
     app.jinja_env.add_extension("jinja2.ext.do")

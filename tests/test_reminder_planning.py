@@ -138,6 +138,7 @@ def test_mail_is_in_the_recipients_language_with_html_and_a_link(db, org, outbox
     before, esc = rows[0], rows[2]
     assert before.subject == "Due 3 Dec 2026: 回访用地问题"
     assert esc.subject.startswith("逾期")  # the county manager reads Chinese
+    assert "企业：宜宾长盈精密技术有限公司" in esc.body  # and a Chinese colon
 
     assert delivery.send(before.id).status == "sent"
     db.session.commit()
