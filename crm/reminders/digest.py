@@ -35,7 +35,7 @@ SUBJECT_TYPE = "digest"
 # part of its kind after the dot) decides its section.
 GROUPS = (
     ("escalations", _l("Escalated to you")),
-    ("due", _l("Due")),
+    ("due", _l("Due now")),
     ("coming", _l("Coming up")),
 )
 GROUP_OF = {"escalation": "escalations", "reopened": "escalations", "before": "coming"}
