@@ -394,8 +394,10 @@ def test_no_reminder_waits_in_the_broker(app, db, env, smtp, due, people, make_u
         if m["headers"].get("eta")
     ]
     assert etas and max(etas) <= LEASE / 2 + 0.5, etas
+    # Beat's own messages (sweeps) carry no ETA either; a sweep may be taken by the
+    # worker before a poll sees it, so there may be none to look at.
     others = [m for _at, m in seen if m["headers"]["task"] != "tasks.reminders.send"]
-    assert others and not any(m["headers"].get("eta") for m in others)
+    assert not any(m["headers"].get("eta") for m in others)
     assert w.output().count("tasks.reminders.sweep") >= 3
     (pending,) = rows(db, tomorrow).values()
     assert (pending.status, pending.claimed_at) == (ReminderStatus.PENDING, None)
