@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from crm import timeline
+from crm.clock import local_today
 from crm.issues import services as issue_services
 from crm.models import Escalation, IssueCategory, Role, UnitKind
 from crm.models.base import utcnow
@@ -100,7 +101,7 @@ def test_the_issue_page_lists_its_escalations(db, client, login, world):
 
 
 def test_follow_up_filters_overdue_this_week_escalated(db, client, login, world):
-    today = date.today()
+    today = local_today()
 
     def follow_up(title, days):
         made = visit_services.create_follow_up(

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, select
 
+from crm.clock import local_today
 from crm.extensions import db as _db
 from crm.models import (
     Escalation,
@@ -93,7 +94,7 @@ def sweep(db, now) -> dict[int, str]:
 
 
 def test_a_stalled_project_reminds_then_escalates_level_by_level(db, org, smtp):
-    today = date.today()
+    today = local_today()
     last = today - timedelta(days=40)  # negotiation allows 30 days
     stalled = project(db, org, "锂电池正极材料项目", ProjectStage.NEGOTIATION, last)
     fresh = project(db, org, "新近洽谈项目", ProjectStage.NEGOTIATION, today - timedelta(days=3))
@@ -159,7 +160,7 @@ def test_a_stalled_project_reminds_then_escalates_level_by_level(db, org, smtp):
 def test_nobody_responsible_the_unit_managers_are_told_and_a_county_threshold_counts(db, org, smtp):
     db.session.add(StallThreshold(unit_id=org.county.id, stage=ProjectStage.SIGNED, days=5))
     db.session.commit()
-    last = date.today() - timedelta(days=8)  # the city's 20 days would not stall it yet
+    last = local_today() - timedelta(days=8)  # the city's 20 days would not stall it yet
     made = project(db, org, "无人负责项目", ProjectStage.SIGNED, last, firm=org.orphan)
     project_plans.plan_periodic()
     db.session.commit()
@@ -176,7 +177,7 @@ def test_a_deleted_project_cancels_its_reminders(db, org):
     from crm.projects.services import delete_project
 
     made = project(
-        db, org, "将删除项目", ProjectStage.NEGOTIATION, date.today() - timedelta(days=35)
+        db, org, "将删除项目", ProjectStage.NEGOTIATION, local_today() - timedelta(days=35)
     )
     project_plans.plan_periodic()
     db.session.commit()
@@ -193,7 +194,7 @@ def pinned(monkeypatch):
     """Pin the local day the funds plan reads: day ``n`` of this month."""
 
     def _pin(day_of_month: int) -> date:
-        day = date.today().replace(day=day_of_month)
+        day = local_today().replace(day=day_of_month)
         monkeypatch.setattr(project_plans, "local_today", lambda: day)
         return day
 
@@ -201,7 +202,7 @@ def pinned(monkeypatch):
 
 
 def test_a_missing_funds_report_reminds_on_the_5th_and_escalates_on_the_10th(db, org, smtp, pinned):
-    this_month = date.today().replace(day=1)
+    this_month = local_today().replace(day=1)
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     long_ago = this_month - timedelta(days=70)
     missing = project(db, org, "未报资金项目", ProjectStage.LANDED, long_ago)
@@ -258,10 +259,10 @@ def test_a_missing_funds_report_reminds_on_the_5th_and_escalates_on_the_10th(db,
 
 
 def test_a_funds_row_of_last_month_is_not_sent_this_month(db, org, pinned):
-    this_month = date.today().replace(day=1)
+    this_month = local_today().replace(day=1)
     made = project(db, org, "跨月项目", ProjectStage.STARTED, this_month - timedelta(days=80))
     pinned(6)
-    project_plans.plan_funds(date.today().replace(day=6))
+    project_plans.plan_funds(local_today().replace(day=6))
     db.session.commit()
     due_row = rows(db, "project_funds", made.id)[0]
     # Next month the row stands for a month that is no longer the one due.
@@ -275,7 +276,7 @@ def test_a_funds_row_of_last_month_is_not_sent_this_month(db, org, pinned):
 
 
 def test_the_periodic_pass_costs_a_few_queries_whatever_the_number_of_projects(db, org):
-    long_ago = date.today() - timedelta(days=50)
+    long_ago = local_today() - timedelta(days=50)
     for number in range(40):
         project(db, org, f"停滞项目{number}", ProjectStage.NEGOTIATION, long_ago)
     project_plans.plan_periodic()

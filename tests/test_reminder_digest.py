@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from crm.clock import local_today
 from crm.models import (
     Escalation,
     Reminder,
@@ -79,7 +80,7 @@ def digests(db, user):
 
 
 def test_held_reminders_go_out_in_one_digest_a_day(db, org, smtp):
-    due_day = date.today() + timedelta(days=3)
+    due_day = local_today() + timedelta(days=3)
     first = follow_up(db, org, due_day)
     # On the due day at 09:01: "before" (the day before) and "due" are held, not mailed.
     outcomes = sweep(db, local(due_day, 9, 1))
@@ -147,7 +148,7 @@ def test_held_reminders_go_out_in_one_digest_a_day(db, org, smtp):
 
 
 def test_a_digest_with_nothing_held_is_cancelled(db, org, smtp):
-    now = local(date.today(), 6)
+    now = local(local_today(), 6)
     digest.plan_digests(now)
     db.session.commit()
     (planned,) = digests(db, org.staff)
@@ -157,7 +158,7 @@ def test_a_digest_with_nothing_held_is_cancelled(db, org, smtp):
 
 
 def test_a_held_reminder_whose_item_is_done_is_cancelled_not_digested(db, org, smtp):
-    due_day = date.today() + timedelta(days=2)
+    due_day = local_today() + timedelta(days=2)
     item = follow_up(db, org, due_day)
     sweep(db, local(due_day, 9, 1))
     visit_services.complete_follow_up(item, actor=org.staff)
@@ -181,7 +182,7 @@ def test_a_held_escalation_is_recorded_and_listed_first(db, org, smtp):
     org.manager.reminder_digest = True
     org.manager.digest_hour = 7
     db.session.commit()
-    due_day = date.today() + timedelta(days=1)
+    due_day = local_today() + timedelta(days=1)
     follow_up(db, org, due_day)
     # The day after the due day, 09:01: the escalation to the county manager is held.
     escalation_day = due_day + timedelta(days=1)
@@ -203,7 +204,7 @@ def test_a_held_escalation_is_recorded_and_listed_first(db, org, smtp):
 
 
 def test_hour_changes_and_former_readers(db, org):
-    today = date.today()
+    today = local_today()
     digest.plan_digests(local(today, 6))
     db.session.commit()
     (planned,) = digests(db, org.staff)

@@ -19,11 +19,12 @@ import json
 import os
 import time
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
+from crm.clock import local_today
 from crm.models import Reminder, ReminderStatus, Role, UnitKind
 from crm.models.base import utcnow
 from crm.reminders import delivery
@@ -188,7 +189,7 @@ def test_every_due_reminder_is_delivered_exactly_once(app, db, env, smtp, due, p
     with app.test_request_context():
         for n in range(3):
             follow_up = create_follow_up(
-                firm, actor=user, title=f"回访 {n}", due_date=date.today() + timedelta(days=2)
+                firm, actor=user, title=f"回访 {n}", due_date=local_today() + timedelta(days=2)
             )
             db.session.execute(
                 update(Reminder)
