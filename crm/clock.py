@@ -6,7 +6,7 @@ and "today" are always computed here.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -32,3 +32,9 @@ def local_today() -> date:
 def local_noon(day: date) -> datetime:
     """Where a dated event (a visit) sits in the time-ordered file."""
     return datetime.combine(day, time(12, 0), tzinfo=local_zone())
+
+
+def next_monday(today: date | None = None) -> date:
+    """The day after this local week ends ("due this week" is before it; weeks start Monday)."""
+    today = today or local_today()
+    return today + timedelta(days=7 - today.weekday())

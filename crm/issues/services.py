@@ -6,14 +6,14 @@ flush. The caller owns the transaction.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, exists, nulls_last, select
+from sqlalchemy import Select, nulls_last, select
 from sqlalchemy.orm import joinedload
 
 from crm import timeline
-from crm.clock import local_today, local_zone
+from crm.clock import local_today, local_zone, next_monday
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import (
@@ -46,9 +46,7 @@ def _payload(issue: EnterpriseIssue) -> dict:
 
 def end_of_week() -> datetime:
     """Next Monday 00:00 local time, in UTC: the end of "this week"."""
-    today = local_today()
-    monday = today + timedelta(days=7 - today.weekday())
-    return datetime.combine(monday, time(0, 0), tzinfo=local_zone()).astimezone(UTC)
+    return datetime.combine(next_monday(), time(0, 0), tzinfo=local_zone()).astimezone(UTC)
 
 
 def step_overdue(issue: EnterpriseIssue, now: datetime | None = None) -> bool:
@@ -215,31 +213,13 @@ def issues_query(
 
 
 def escalated_condition():
-    return exists().where(
-        Escalation.subject_type == "issue", Escalation.subject_id == EnterpriseIssue.id
-    )
+    return planner.escalated_condition("issue", EnterpriseIssue.id)
 
 
 def escalated_ids(issue_ids) -> set[int]:
-    ids = list(issue_ids)
-    if not ids:
-        return set()
-    return set(
-        db.session.execute(
-            select(Escalation.subject_id).where(
-                Escalation.subject_type == "issue", Escalation.subject_id.in_(ids)
-            )
-        ).scalars()
-    )
+    return planner.escalated_ids("issue", issue_ids)
 
 
 def escalations(issue: EnterpriseIssue) -> list[Escalation]:
     """The issue's escalations, lowest level first (at most one per level)."""
-    return list(
-        db.session.execute(
-            select(Escalation)
-            .options(joinedload(Escalation.unit))
-            .where(Escalation.subject_type == "issue", Escalation.subject_id == issue.id)
-            .order_by(Escalation.level)
-        ).scalars()
-    )
+    return planner.escalations("issue", issue.id)

@@ -14,6 +14,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from crm.clock import local_zone
 from crm.formatting import date_text, datetime_text
 
 # The sentence that opens a mail, by occasion (the part of the kind after the dot).
@@ -46,13 +47,7 @@ def external_url(endpoint: str, **values) -> str:
 
 
 def when_text(moment, dated: bool) -> str:
-    return date_text(moment.astimezone(_zone())) if dated else datetime_text(moment)
-
-
-def _zone():
-    from crm.clock import local_zone
-
-    return local_zone()
+    return date_text(moment.astimezone(local_zone())) if dated else datetime_text(moment)
 
 
 def render(want, describe, *, intro=None, subject=None, extra: dict | None = None):

@@ -27,9 +27,10 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
 
 from crm import clock, timeline
 from crm.extensions import db
@@ -163,13 +164,41 @@ def ladder(unit: OrgUnit | None) -> list[tuple[OrgUnit, list[User]]]:
     return [(db.session.get(OrgUnit, i), managers[i]) for i in ids if managers.get(i)]
 
 
+def escalations(subject_type: str, subject_id: int) -> list[Escalation]:
+    """An item's escalations, lowest level first (at most one per level)."""
+    return list(
+        db.session.execute(
+            select(Escalation)
+            .options(joinedload(Escalation.unit))
+            .where(Escalation.subject_type == subject_type, Escalation.subject_id == subject_id)
+            .order_by(Escalation.level)
+        ).scalars()
+    )
+
+
 def escalations_of(subject_type: str, subject_id: int) -> dict[int, Escalation]:
-    rows = db.session.execute(
-        select(Escalation).where(
-            Escalation.subject_type == subject_type, Escalation.subject_id == subject_id
-        )
-    ).scalars()
-    return {row.level: row for row in rows}
+    return {row.level: row for row in escalations(subject_type, subject_id)}
+
+
+def escalated_condition(subject_type: str, id_column):
+    """SQL: the row ``id_column`` belongs to has been escalated (for list filters)."""
+    return exists().where(
+        Escalation.subject_type == subject_type, Escalation.subject_id == id_column
+    )
+
+
+def escalated_ids(subject_type: str, subject_ids: Iterable[int]) -> set[int]:
+    """Which of these items have been escalated (one query for a list page)."""
+    ids = list(subject_ids)
+    if not ids:
+        return set()
+    return set(
+        db.session.execute(
+            select(Escalation.subject_id).where(
+                Escalation.subject_type == subject_type, Escalation.subject_id.in_(ids)
+            )
+        ).scalars()
+    )
 
 
 def escalation_rows(

@@ -20,11 +20,11 @@ from sqlalchemy.orm import joinedload
 
 from crm import labels
 from crm.extensions import db
+from crm.issues.services import OPEN_STATUSES
 from crm.models import (
     EnterpriseIssue,
     FollowUp,
     FollowUpStatus,
-    IssueStatus,
     IssueStep,
     OrgUnit,
     SupervisionItem,
@@ -42,7 +42,6 @@ from crm.reminders.planner import (
 )
 
 DAY = timedelta(days=1)
-OPEN_ISSUE = (IssueStatus.NEW, IssueStatus.ACCEPTED, IssueStatus.IN_PROGRESS)
 
 
 def home_unit(user: User | None, fallback: list[OrgUnit]) -> OrgUnit | None:
@@ -101,7 +100,7 @@ class IssuePlan:
         return issue.unit or home_unit(issue.assignee, issue.enterprise.units)
 
     def wanted(self, issue: EnterpriseIssue):
-        if not _live(issue) or issue.status not in OPEN_ISSUE:
+        if not _live(issue) or issue.status not in OPEN_STATUSES:
             return []
         rows = spent_escalation_rows(self.subject_type, issue.id, "reopened")
         due = issue.step_due_at

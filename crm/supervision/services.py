@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import BinaryIO
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm import timeline
-from crm.clock import local_today
+from crm.clock import local_today, next_monday
 from crm.documents.services import attach_document
 from crm.documents.storage import FileStorage
 from crm.errors import ServiceError
@@ -354,14 +354,11 @@ def record_check(
 # -- reading -------------------------------------------------------------------
 def start_of_next_week(today: date | None = None) -> date:
     """The Monday after this local week (weeks run Monday to Sunday)."""
-    today = today or local_today()
-    return today + timedelta(days=7 - today.weekday())
+    return next_monday(today)
 
 
 def escalated_condition():
-    return exists().where(
-        Escalation.subject_type == SUBJECT, Escalation.subject_id == SupervisionItem.id
-    )
+    return planner.escalated_condition(SUBJECT, SupervisionItem.id)
 
 
 def items_query(
@@ -410,27 +407,11 @@ def items_query(
 
 
 def escalated_ids(item_ids: Iterable[int]) -> set[int]:
-    ids = list(item_ids)
-    if not ids:
-        return set()
-    return set(
-        db.session.execute(
-            select(Escalation.subject_id).where(
-                Escalation.subject_type == SUBJECT, Escalation.subject_id.in_(ids)
-            )
-        ).scalars()
-    )
+    return planner.escalated_ids(SUBJECT, item_ids)
 
 
 def escalations(item: SupervisionItem) -> list[Escalation]:
-    return list(
-        db.session.execute(
-            select(Escalation)
-            .options(joinedload(Escalation.unit))
-            .where(Escalation.subject_type == SUBJECT, Escalation.subject_id == item.id)
-            .order_by(Escalation.level)
-        ).scalars()
-    )
+    return planner.escalations(SUBJECT, item.id)
 
 
 def items_of(

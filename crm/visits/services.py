@@ -10,17 +10,16 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import joinedload
 
 from crm import timeline
-from crm.clock import local_noon, local_today
+from crm.clock import local_noon, local_today, next_monday
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import (
     Contact,
     Enterprise,
-    Escalation,
     Flag,
     FollowUp,
     FollowUpStatus,
@@ -362,14 +361,9 @@ def follow_ups_query(
         stmt = stmt.where(FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_date < local_today())
     elif due == "week":
         today = local_today()
-        monday = today + timedelta(days=7 - today.weekday())
-        stmt = stmt.where(FollowUp.due_date >= today, FollowUp.due_date < monday)
+        stmt = stmt.where(FollowUp.due_date >= today, FollowUp.due_date < next_monday(today))
     elif due == "escalated":
-        stmt = stmt.where(
-            exists().where(
-                Escalation.subject_type == "follow_up", Escalation.subject_id == FollowUp.id
-            )
-        )
+        stmt = stmt.where(planner.escalated_condition("follow_up", FollowUp.id))
     if status == FollowUpStatus.DONE:
         return stmt.order_by(FollowUp.done_at.desc(), FollowUp.id.desc())
     return stmt.order_by(FollowUp.due_date, FollowUp.id)
