@@ -104,6 +104,9 @@ def configure_blueprints(app: Flask) -> None:
         supervision_bp,
     ):
         app.register_blueprint(bp)
+    from crm.api import init_api
+
+    init_api(app)
     # The reminder plans register themselves: the web app and the worker both need them.
     import crm.reminders.plans  # noqa: F401
 

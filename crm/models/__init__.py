@@ -9,6 +9,7 @@ from crm.models.activity import (
     visit_contact,
     visit_participant,
 )
+from crm.models.api_token import ApiToken
 from crm.models.enterprise import Contact, Enterprise, EnterpriseGram, Note, enterprise_unit
 from crm.models.issue_workflow import (
     DEFAULT_CLOSE_MINUTES,
@@ -57,6 +58,7 @@ from crm.models.types import (
 )
 
 __all__ = [
+    "ApiToken",
     "CheckOutcome",
     "Escalation",
     "SupervisionCheck",
