@@ -62,6 +62,9 @@ def configure_celery(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
+    from crm import routing
+
+    routing.register(app)
     from crm.account.views import bp as account_bp
     from crm.admin.views import bp as admin_bp
     from crm.auth.views import bp as auth_bp

@@ -15,6 +15,7 @@ from flask_smorest import Api as SmorestApi
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
+from crm import routing
 from crm.api import problems
 from crm.api.schemas import ProblemSchema
 
@@ -82,6 +83,7 @@ def init_api(app: Flask) -> None:
         },
     )
     api.init_app(app)
+    api.register_converter(routing.IdConverter, routing.openapi_parameter)
     from crm.api import docs
     from crm.api.resources import BLUEPRINTS
 

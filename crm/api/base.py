@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import marshmallow as ma
 from flask import g, request
 from flask_smorest import Blueprint, abort
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,17 +30,28 @@ def authenticate() -> None:
     A session cookie is not enough: a page open in a browser must not be able
     to call the API on the user's behalf (the API takes no CSRF token).
     """
+    g.pop("_login_user", None)
+    g.pop("access", None)
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     user = tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
     if user is None:
         abort(401)
     # Flask-Login's current_user reads this; the session is never touched.
     g._login_user = user
-    g.pop("access", None)
+
+
+class ApiBlueprint(Blueprint):
+    """Unknown query parameters are refused (422) like unknown body fields: a
+    misspelt filter (``?unit=`` for ``?unit_id=``) must not silently list everything."""
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        if location == "query":
+            kwargs.setdefault("unknown", ma.RAISE)
+        return super().arguments(schema, location=location, **kwargs)
 
 
 def resource(name: str, path: str, description: str) -> Blueprint:
-    blueprint = Blueprint(
+    blueprint = ApiBlueprint(
         f"api_{name}", __name__, url_prefix=f"{PREFIX}/{path}", description=description
     )
     blueprint.before_request(authenticate)

@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+
+from crm.routing import MAX_ID
+
+
+class Id(ma.fields.Integer):
+    """A record's id: a positive number an id column can hold. Larger numbers are
+    refused as input (422) instead of failing in the database."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "validate", ma.validate.Range(min=1, max=MAX_ID, error=_l("Not a valid id."))
+        )
+        super().__init__(**kwargs)
 
 
 class FieldErrorSchema(ma.Schema):

@@ -12,7 +12,7 @@ from crm.access import Action, current_access
 from crm.api.base import requires, resource, write
 from crm.api.etag import IF_MATCH_PARAMETER, etag_header, expected_version
 from crm.api.pagination import PageArgs, keyset_page, link_header, page_schema
-from crm.api.schemas import RefSchema
+from crm.api.schemas import Id, RefSchema
 from crm.enterprises import queries, search, services
 from crm.enterprises.search import normalise_query
 from crm.models import Enterprise
@@ -52,18 +52,16 @@ class EnterpriseSchema(ma.Schema):
 class EnterpriseWriteSchema(EnterpriseSchema):
     """What a caller sends: related records by id."""
 
-    industry_id = ma.fields.Integer(allow_none=True, load_only=True)
-    chamber_id = ma.fields.Integer(allow_none=True, load_only=True)
-    responsible_id = ma.fields.Integer(allow_none=True, load_only=True)
-    unit_ids = ma.fields.List(
-        ma.fields.Integer(), load_only=True, metadata={"description": "ids of the units"}
-    )
+    industry_id = Id(allow_none=True, load_only=True)
+    chamber_id = Id(allow_none=True, load_only=True)
+    responsible_id = Id(allow_none=True, load_only=True)
+    unit_ids = ma.fields.List(Id(), load_only=True, metadata={"description": "ids of the units"})
 
 
 class EnterpriseCreateSchema(EnterpriseWriteSchema):
     name = ma.fields.String(required=True)
     credit_code = ma.fields.String(required=True)
-    unit_ids = ma.fields.List(ma.fields.Integer(), required=True, load_only=True)
+    unit_ids = ma.fields.List(Id(), required=True, load_only=True)
 
 
 class EnterpriseListArgs(PageArgs):
@@ -74,9 +72,9 @@ class EnterpriseListArgs(PageArgs):
         }
     )
     tag = ma.fields.String(validate=ma.validate.OneOf(sorted(queries.TAG_CONDITIONS)))
-    unit_id = ma.fields.Integer(metadata={"description": "attached to this unit or below"})
-    responsible_id = ma.fields.Integer()
-    industry_id = ma.fields.Integer()
+    unit_id = Id(metadata={"description": "attached to this unit or below"})
+    responsible_id = Id()
+    industry_id = Id()
 
 
 def _service_fields(data: dict) -> dict:
