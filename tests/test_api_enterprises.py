@@ -220,3 +220,13 @@ def test_openapi_document_and_docs_page(client):
     assert "cdn" not in html.lower() and "swagger-ui-bundle.js" in html
     asset = client.get("/api/v1/docs/assets/swagger-ui-bundle.js")
     assert asset.status_code == 200 and len(asset.data) > 100_000
+
+
+def test_errors_in_the_language_asked_for(make_user, make_unit, api_for):
+    api = api_for(make_user(Role.STAFF, [_county(make_unit)], locale="zh_CN"))
+    english = api.get("/api/v1/enterprises/999", headers={"Accept-Language": "en"})
+    chinese = api.get("/api/v1/enterprises/999", headers={"Accept-Language": "zh-CN"})
+    assert english.get_json(force=True)["title"] == "Not found"
+    assert chinese.get_json(force=True)["title"] != "Not found"
+    # Without the header, the user's own language.
+    assert api.get("/api/v1/enterprises/999").get_json(force=True)["title"] != "Not found"
