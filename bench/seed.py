@@ -165,13 +165,13 @@ def _name(rng: random.Random) -> str:
     return rng.choice(PLACES) + rng.choice(BRANDS) + rng.choice(TRADES) + rng.choice(FORMS)
 
 
-def seeded() -> bool:
+def seeded(enterprises: int = ENTERPRISES) -> bool:
     return (
-        db.session.execute(select(func.count()).select_from(Enterprise)).scalar_one() >= ENTERPRISES
+        db.session.execute(select(func.count()).select_from(Enterprise)).scalar_one() >= enterprises
     )
 
 
-def seed(log=print) -> dict:
+def seed(log=print, *, enterprises: int = ENTERPRISES, events: int = EVENTS) -> dict:
     """Insert everything; returns ids the benchmarks need."""
     from crm.access import unit_paths_key
     from crm.auth.services import hash_password
@@ -210,11 +210,11 @@ def seed(log=print) -> dict:
     session.execute(insert(user_unit), [{"user_id": staff.id, "unit_id": units[0].id}])
     session.commit()
 
-    log(f"seeding {ENTERPRISES} enterprises")
+    log(f"seeding {enterprises} enterprises")
     busy_id = None
-    for start in range(0, ENTERPRISES, BATCH):
+    for start in range(0, enterprises, BATCH):
         rows, grams, links = [], [], []
-        for i in range(start, min(start + BATCH, ENTERPRISES)):
+        for i in range(start, min(start + BATCH, enterprises)):
             if i < len(FAMOUS):
                 name, name_en = FAMOUS[i]
             else:
@@ -253,14 +253,14 @@ def seed(log=print) -> dict:
         session.commit()
     busy_id = 2  # 宜宾长盈精密技术有限公司
 
-    log(f"seeding {EVENTS} timeline events")
-    remaining = EVENTS
+    log(f"seeding {events} timeline events")
+    remaining = events
     event_id = 0
     while remaining > 0:
         rows = []
         for _ in range(min(BATCH * 4, remaining)):
             event_id += 1
-            enterprise_id = busy_id if event_id <= BUSY_EVENTS else rng.randint(1, ENTERPRISES)
+            enterprise_id = busy_id if event_id <= BUSY_EVENTS else rng.randint(1, enterprises)
             at = now - timedelta(minutes=event_id)
             rows.append(
                 {

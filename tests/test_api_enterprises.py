@@ -230,3 +230,29 @@ def test_errors_in_the_language_asked_for(make_user, make_unit, api_for):
     assert chinese.get_json(force=True)["title"] != "Not found"
     # Without the header, the user's own language.
     assert api.get("/api/v1/enterprises/999").get_json(force=True)["title"] != "Not found"
+
+
+def test_dense_search_pages_through_the_postings(
+    monkeypatch, make_user, make_unit, make_enterprise, api_for
+):
+    """With many matches the list walks the rarest piece's postings: same rows, same order."""
+    from crm.enterprises import search
+
+    monkeypatch.setattr(search, "FEW_CANDIDATES", 0)
+    a, b = _county(make_unit, "A县"), _county(make_unit, "B县")
+    wanted = []
+    for i in range(5):
+        wanted.append(make_enterprise(name=f"长盈精密{i}号", units=[a]).id)
+        make_enterprise(name=f"长盈别处{i}号", units=[b])
+        make_enterprise(name=f"蒙牛{i}号", units=[a])
+    assert search.plan("长盈精密").driver is not None
+    api = api_for(make_user(Role.STAFF, [a]))
+    seen, cursor = [], None
+    while True:
+        url = "/api/v1/enterprises/?q=长盈精密&limit=2" + (f"&cursor={cursor}" if cursor else "")
+        body = api.get(url).get_json()
+        seen += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(wanted)

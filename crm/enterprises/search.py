@@ -177,6 +177,11 @@ class Plan:
     few: bool = False
     # What must hold when the candidates come from elsewhere (a user's scope).
     residual: tuple[ColumnElement[bool], ...] = ()
+    # Dense Chinese matches: the rarest piece. A list in id order can walk its
+    # posting list (gram, enterprise_id) instead of every enterprise: at a
+    # million enterprises a county's page of "长盈" took 300 ms the one way
+    # and 10 ms the other.
+    driver: str | None = None
 
 
 def _posting_sizes(pieces: list[str]) -> dict[str, int]:
@@ -251,7 +256,11 @@ def _chinese_plan(query: str) -> Plan:
     # index; a page fills after a few rows. Over another short candidate list
     # (a user's scope), the exact text test alone is cheaper than the probes.
     contains = Enterprise.name.contains(query, autoescape=True)
-    return Plan(and_(*(_has_gram(p) for p in pieces), *exact), residual=(contains,))
+    return Plan(
+        and_(*(_has_gram(p) for p in pieces), *exact),
+        residual=(contains,),
+        driver=min(pieces, key=sizes.__getitem__),
+    )
 
 
 def _latin_condition(query: str) -> ColumnElement[bool]:

@@ -6,7 +6,8 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
 
 from crm.access import Action, current_access
 from crm.api.base import requires, resource, write
@@ -15,7 +16,7 @@ from crm.api.pagination import PageArgs, keyset_page, link_header, page_schema
 from crm.api.schemas import Id, RefSchema
 from crm.enterprises import queries, search, services
 from crm.enterprises.search import normalise_query
-from crm.models import Enterprise
+from crm.models import Enterprise, EnterpriseGram
 
 blp = resource("enterprises", "enterprises", "Enterprises: the register and each enterprise.")
 
@@ -106,11 +107,21 @@ class Enterprises(MethodView):
             current_access().enterprise_scope(),
             *filters.conditions(),
         )
+        key = Enterprise.id
         if filters.q:
-            stmt = stmt.where(search.plan(filters.q).condition)
+            plan = search.plan(filters.q)
+            stmt = stmt.where(plan.condition)
+            if plan.driver:
+                # Walk the rarest piece's postings, already in id order (see Plan.driver).
+                posting = aliased(EnterpriseGram)
+                stmt = stmt.join(
+                    posting,
+                    and_(posting.enterprise_id == Enterprise.id, posting.gram == plan.driver),
+                )
+                key = posting.enterprise_id
         page = keyset_page(
             stmt,
-            [Enterprise.id],
+            [key],
             cursor=args.get("cursor"),
             limit=args["limit"],
             key_of=lambda e: (e.id,),
