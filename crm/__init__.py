@@ -73,6 +73,7 @@ def configure_blueprints(app: Flask) -> None:
     from crm.documents.views import bp as documents_bp
     from crm.enterprises.views import bp as enterprises_bp
     from crm.home.views import bp as home_bp
+    from crm.imports.views import bp as imports_bp
     from crm.issues.rules_views import bp as issue_rules_bp
     from crm.issues.views import bp as issues_bp
     from crm.notes.views import bp as notes_bp
@@ -105,6 +106,7 @@ def configure_blueprints(app: Flask) -> None:
         issue_rules_bp,
         account_bp,
         supervision_bp,
+        imports_bp,
     ):
         app.register_blueprint(bp)
     from crm.api import init_api

@@ -18,7 +18,7 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
-    celery_app.conf.update(include=["tasks.maintenance", "tasks.reminders"])
+    celery_app.conf.update(include=["tasks.maintenance", "tasks.reminders", "tasks.imports"])
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
-from crm.access import current_access
+from crm.access import Action, current_access
 
 MENU = [
     ("home.index", _l("Home"), None),
@@ -17,6 +17,7 @@ MENU = [
     ("projects.index", _l("Projects"), None),
     ("dashboard.city", _l("Dashboard"), None),
     ("reports.index", _l("Monthly ranking"), None),
+    ("imports.index", _l("Import"), "importer"),
     ("admin.index", _l("Administration"), "admin"),
     ("targets.index", _l("Targets and rules"), "admin"),
     ("issue_rules.index", _l("Issue deadlines"), "admin"),
@@ -30,6 +31,9 @@ def nav_items() -> list[tuple[str, str]]:
         if endpoint not in current_app.view_functions:
             continue
         if needs == "admin" and not access.is_admin:
+            continue
+        # Imports: admins and managers (crm.imports.jobs.may_import).
+        if needs == "importer" and not access.role_allows(Action.MANAGE):
             continue
         items.append((endpoint, text))
     return items

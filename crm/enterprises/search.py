@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pypinyin import Style, lazy_pinyin, pinyin
+from pypinyin import Style
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
@@ -33,6 +33,7 @@ from sqlalchemy import (
     true,
 )
 
+from crm.enterprises.pinyin import lazy_pinyin, pinyin
 from crm.extensions import db
 from crm.models import Enterprise, EnterpriseGram
 

@@ -11,6 +11,7 @@ from crm.models.activity import (
 )
 from crm.models.api_token import ApiToken
 from crm.models.enterprise import Contact, Enterprise, EnterpriseGram, Note, enterprise_unit
+from crm.models.import_job import ImportJob, ImportKind, ImportStatus, OnExisting
 from crm.models.issue_workflow import (
     DEFAULT_CLOSE_MINUTES,
     DEFAULT_RESPOND_MINUTES,
@@ -59,6 +60,10 @@ from crm.models.types import (
 
 __all__ = [
     "ApiToken",
+    "ImportJob",
+    "ImportKind",
+    "ImportStatus",
+    "OnExisting",
     "CheckOutcome",
     "Escalation",
     "SupervisionCheck",
