@@ -136,6 +136,94 @@ def user_create(email, name, role, units, locale, password_stdin):
         click.echo(f"created {user.role.value} {user.email} (id {user.id})")
 
 
+# -- crm token ---------------------------------------------------------------------
+@crm_group.group("token")
+def token_group():
+    """Personal API tokens."""
+
+
+def _user_by_email(email: str):
+    from sqlalchemy import func, select
+
+    from crm.auth.services import normalise_email
+    from crm.extensions import db
+    from crm.models import User
+
+    user = db.session.execute(
+        select(User).where(func.lower(User.email) == normalise_email(email))
+    ).scalar_one_or_none()
+    if user is None:
+        _fail(f"No user with the email address {email}")
+    return user
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+@token_group.command("create")
+@click.option("--email", required=True, help="The user the token acts as.")
+@click.option("--name", required=True, help="What the token is for.")
+def token_create(email: str, name: str):
+    """Make a token; its secret is printed once and never stored."""
+    from crm.api.tokens import create_token
+    from crm.errors import ServiceError
+    from crm.extensions import db
+
+    with _cli_locale(), _database_errors():
+        user = _user_by_email(email)
+        if not user.active:
+            _fail(f"The user {user.email} is deactivated")
+        try:
+            token, secret = create_token(user, name)
+        except ServiceError as exc:
+            _fail(exc.message)
+        db.session.commit()
+        click.echo(f"created token {token.id} ({token.prefix}) for {user.email}")
+        click.echo(f"secret (shown once, not stored): {secret}")
+
+
+@token_group.command("revoke")
+@click.argument("ref")
+def token_revoke(ref: str):
+    """Revoke the token with id or prefix REF (anyone's: this is the administrator's console)."""
+    from crm.api.tokens import AmbiguousToken, find_token, revoke_token
+    from crm.extensions import db
+
+    with _cli_locale(), _database_errors():
+        try:
+            token = find_token(ref)
+        except AmbiguousToken:
+            _fail(f"{ref} starts more than one token: give more of the prefix, or the id")
+        if token is None:
+            _fail(f"No token with the id or prefix {ref}")
+        if token.revoked_at is not None:
+            click.echo(f"token {token.id} ({token.prefix}) was already revoked")
+            return
+        revoke_token(token)
+        db.session.commit()
+        click.echo(f"revoked token {token.id} ({token.prefix}) of {token.user.email}")
+
+
+@token_group.command("list")
+@click.option("--email", help="Only this user's tokens.")
+def token_list(email: str | None):
+    """Tokens, newest first: id, prefix, user, name, created, last used, revoked."""
+    from crm.api.tokens import all_tokens, tokens_of
+
+    with _cli_locale(), _database_errors():
+        found = tokens_of(_user_by_email(email)) if email else all_tokens()
+        if not found:
+            click.echo("no tokens")
+            return
+        for token in found:
+            state = f"revoked {_when(token.revoked_at)}" if token.revoked_at else "active"
+            click.echo(
+                f"{token.id:>5}  {token.prefix}  {token.user.email}  {token.name}  "
+                f"created {_when(token.created_at)}  last used {_when(token.last_used_at)}  {state}"
+            )
+
+
 # -- crm demo ----------------------------------------------------------------------
 @crm_group.group("demo")
 def demo_group():

@@ -212,8 +212,19 @@ def test_libreoffice_converts_the_workbook(client, login, reader, world, tmp_pat
     path = tmp_path / "ranking.xlsx"
     path.write_bytes(download(client).data)
     binary = shutil.which("libreoffice") or shutil.which("soffice")
+    # Filter options: comma-separated, double quotes, character set 76 (UTF-8); by
+    # default LibreOffice writes the system's character set, ASCII on a bare machine.
     subprocess.run(
-        [binary, "--headless", "--convert-to", "csv", "--outdir", str(tmp_path), str(path)],
+        [
+            binary,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76",
+            "--outdir",
+            str(tmp_path),
+            str(path),
+        ],
         check=True,
         timeout=120,
         capture_output=True,

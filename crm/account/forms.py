@@ -1,7 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from crm.routing import MAX_ID
 
 # How long before a due date the first reminder comes, in minutes.
 BEFORE_CHOICES = [
@@ -25,3 +27,15 @@ class ReminderPreferencesForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=0, max=23)],
     )
     version = HiddenField()
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(), Length(max=100)],
+        description=_l("What the token is for, e.g. the city platform's import."),
+    )
+
+
+class RevokeApiTokenForm(FlaskForm):
+    token_id = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)])

@@ -74,6 +74,26 @@ def requires(action: Action):
     return decorate
 
 
+def checked_first(check: Callable[..., object]):
+    """Run ``check(**url_values)`` before the body is read (decorate ABOVE ``@blp.arguments``).
+
+    flask-smorest validates the body before the view runs; a write to a record
+    outside the caller's units must still answer 404 (and a reader's write 403)
+    whatever the body holds, or a 422 listing the fields would reveal that the
+    record exists.
+    """
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            check(**kwargs)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def write(action: Callable[[], Any]) -> Any:
     """Run a service call and commit, or roll back and answer a problem.
 

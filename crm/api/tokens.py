@@ -13,6 +13,7 @@ from crm.errors import ServiceError
 from crm.extensions import db
 from crm.models import ApiToken, User
 from crm.models.base import utcnow
+from crm.routing import MAX_ID
 
 SECRET_PREFIX = "crm_"
 PREFIX_LENGTH = 12  # "crm_" and 8 characters of the secret: enough to tell tokens apart
@@ -72,3 +73,40 @@ def authenticate(secret: str) -> User | None:
         db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
         db.session.commit()
     return token.user
+
+
+def own_token(user: User, token_id: int) -> ApiToken | None:
+    """One of ``user``'s tokens; another user's is None, as if it did not exist."""
+    return db.session.execute(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    ).scalar_one_or_none()
+
+
+class AmbiguousToken(LookupError):
+    pass
+
+
+def find_token(ref: str) -> ApiToken | None:
+    """A token by its id or by its prefix (or the start of it), for the console.
+
+    A prefix needs four characters after "crm_", so that a slip of the keyboard
+    does not revoke someone's token; AmbiguousToken when it names several.
+    """
+    ref = (ref or "").strip()
+    if ref.isdigit():
+        return db.session.get(ApiToken, int(ref)) if int(ref) <= MAX_ID else None
+    if not ref.startswith(SECRET_PREFIX) or not len(SECRET_PREFIX) + 4 <= len(ref) <= PREFIX_LENGTH:
+        return None
+    found = list(
+        db.session.execute(
+            select(ApiToken).where(ApiToken.prefix.startswith(ref, autoescape=True)).limit(2)
+        ).scalars()
+    )
+    if len(found) > 1:
+        raise AmbiguousToken(ref)
+    return found[0] if found else None
+
+
+def all_tokens() -> list[ApiToken]:
+    """Everyone's tokens, newest first (the console's list)."""
+    return list(db.session.execute(select(ApiToken).order_by(ApiToken.id.desc())).scalars())

@@ -116,6 +116,18 @@ def can_call_back(issue: EnterpriseIssue) -> bool:
     return issue.status == IssueStatus.RESOLVED
 
 
+def possible_now(issue: EnterpriseIssue, action: str) -> bool:
+    """Whether ``action`` (a step of ACTIONS, "callback" or "reassign") fits the issue's
+    status: the same tests the verbs below make, for callers that answer before calling."""
+    if action in ACTIONS:
+        return issue.status == ACTIONS[action][0]
+    if action == "callback":
+        return can_call_back(issue)
+    if action == "reassign":
+        return issue.status != IssueStatus.CLOSED
+    return False
+
+
 def _payload(issue: EnterpriseIssue) -> dict:
     return {
         "title": issue.title,
@@ -186,10 +198,10 @@ def _note(note: str | None, *, required_message=None, field: str = "note") -> st
 
 def _expect(issue: EnterpriseIssue, status: IssueStatus, field: str = "action") -> None:
     if issue.status != status:
-        raise ServiceError(_illegal_message(issue), field)
+        raise ServiceError(illegal_message(issue), field)
 
 
-def _illegal_message(issue: EnterpriseIssue):
+def illegal_message(issue: EnterpriseIssue):
     return _l(
         "This step is not possible now: the issue is “%(status)s”.",
         status=labels.enum_label(IssueStatus, issue.status.value),

@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
-from crm.api.resources import enterprises
+from crm.api.resources import (
+    contacts,
+    enterprises,
+    follow_ups,
+    issue_steps,
+    issues,
+    project_progress,
+    projects,
+    reports,
+    targets,
+    timeline,
+    visits,
+)
 
-BLUEPRINTS = [enterprises.blp]
+BLUEPRINTS = [enterprises.blp, issues.blp, issue_steps.blp, projects.blp, project_progress.blp]
+BLUEPRINTS += [reports.blp, targets.blp]
+# Under an enterprise: its contacts, visits, follow-ups and file.
+BLUEPRINTS += [contacts.blp, visits.blp, follow_ups.blp, timeline.blp]
