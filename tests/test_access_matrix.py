@@ -63,6 +63,9 @@ RULES: dict[str, dict[str, str]] = {
     "auth.login": {"GET": PUBLIC, "POST": PUBLIC},
     "auth.logout": {"POST": SIGNED_IN},
     "account.reminder_preferences": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    # One's own tokens only (another user's token id answers 404: tests/test_api_tokens.py).
+    "account.api_tokens": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "account.revoke_api_token": {"POST": SIGNED_IN},
     "supervision.index": {"GET": SIGNED_IN},
     "supervision.new": {"GET": EDIT, "POST": EDIT},
     "supervision.detail": {"GET": READ},
@@ -77,6 +80,14 @@ RULES: dict[str, dict[str, str]] = {
     "enterprises.new": {"GET": CREATE, "POST": CREATE},
     "enterprises.file": {"GET": READ},
     "enterprises.dossier": {"GET": READ},
+    # Spreadsheet exports (issue 5): a list's export is scoped like the list; the dossier
+    # .xlsx like the file.
+    "enterprises.export": {"GET": SIGNED_IN},
+    "enterprises.dossier_xlsx": {"GET": READ},
+    "projects.export": {"GET": SIGNED_IN},
+    "issues.export": {"GET": SIGNED_IN},
+    "visits.follow_ups_export": {"GET": SIGNED_IN},
+    "supervision.export": {"GET": SIGNED_IN},
     "enterprises.edit": {"GET": EDIT, "POST": EDIT},
     "enterprises.delete": {"POST": MANAGE},
     "contacts.new": {"GET": EDIT, "POST": EDIT},
@@ -123,6 +134,13 @@ RULES: dict[str, dict[str, str]] = {
     "reports.xlsx": {"GET": SIGNED_IN},
     "reports.printable": {"GET": SIGNED_IN},
     "reports.publish": {"POST": MANAGER_ROLE},
+    # Spreadsheet imports: admins and managers; a job is seen by its creator's units.
+    "imports.index": {"GET": MANAGER_ROLE},
+    "imports.new": {"GET": MANAGER_ROLE, "POST": MANAGER_ROLE},
+    "imports.mapping": {"GET": MANAGE, "POST": MANAGE},
+    "imports.detail": {"GET": MANAGE},
+    "imports.commit": {"POST": MANAGE},
+    "imports.progress_json": {"GET": MANAGE},
     "opportunities.index": {"GET": PUBLIC},
     "opportunities.detail": {"GET": PUBLIC},
     # The JSON API: signed in by a bearer token instead of the session (anonymous: 401).
@@ -131,6 +149,30 @@ RULES: dict[str, dict[str, str]] = {
     "api_docs.asset": {"GET": PUBLIC},
     "api_enterprises.Enterprises": {"GET": SIGNED_IN, "POST": CREATE},
     "api_enterprises.EnterpriseItem": {"GET": READ, "PATCH": EDIT, "DELETE": MANAGE},
+    "api_issues.Issues": {"GET": SIGNED_IN},
+    "api_issues.EnterpriseIssues": {"GET": READ, "POST": EDIT},
+    "api_issues.IssueItem": {"GET": READ, "PATCH": EDIT},
+    # Steps need EDIT; a reassign step needs MANAGE, checked once the body names it.
+    "api_issue_steps.IssueSteps": {"GET": READ, "POST": EDIT},
+    "api_projects.Projects": {"GET": SIGNED_IN},
+    "api_projects.EnterpriseProjects": {"GET": READ, "POST": EDIT},
+    "api_projects.ProjectItem": {"GET": READ, "PATCH": EDIT, "DELETE": MANAGE},
+    "api_project_progress.StageChanges": {"GET": READ, "POST": EDIT},
+    "api_project_progress.Funds": {"GET": READ, "POST": EDIT},
+    "api_reports.Reports": {"GET": SIGNED_IN},
+    "api_reports.MonthItem": {"GET": SIGNED_IN},
+    "api_targets.Targets": {"GET": SIGNED_IN},
+    "api_targets.TargetItem": {"GET": SIGNED_IN, "PUT": ADMIN},
+    "api_contacts.EnterpriseContacts": {"GET": READ, "POST": EDIT},
+    "api_contacts.ContactItem": {"GET": READ, "PATCH": EDIT, "DELETE": EDIT},
+    "api_visits.EnterpriseVisits": {"GET": READ, "POST": EDIT},
+    "api_visits.VisitItem": {"GET": READ, "PATCH": EDIT, "DELETE": EDIT},
+    "api_follow_ups.FollowUps": {"GET": SIGNED_IN},
+    "api_follow_ups.EnterpriseFollowUps": {"GET": READ},
+    "api_follow_ups.FollowUpItem": {"GET": READ},
+    # The world's follow-up is staff_own's; anyone else needs EDIT on the enterprise.
+    "api_follow_ups.FollowUpDone": {"POST": EDIT},
+    "api_timeline.EnterpriseTimeline": {"GET": READ},
 }
 # Blueprints that are the admin area as a whole.
 ADMIN_BLUEPRINTS = {"admin", "targets", "issue_rules", "mail_admin"}
@@ -325,10 +367,36 @@ def world(app, db, credit_code):
         "opportunity_id": opportunity.id,
         "supervision_id": supervision.id,
         "reminder_id": db.session.execute(select(Reminder.id)).scalar_one(),
+        "job_id": _import_job(db, users["manager_own"]),
         "year": date.today().year,
         "month": date.today().month,
     }
     return {name: user.id for name, user in users.items()}, ids
+
+
+def _import_job(db, creator: User) -> int:
+    """A checked import of unit A's manager, waiting to be submitted."""
+    from crm.models import ImportJob, ImportKind, ImportStatus
+
+    job = ImportJob(
+        kind=ImportKind.ENTERPRISES,
+        status=ImportStatus.PREVIEWED,
+        filename="企业.xlsx",
+        storage_key="2026/01/" + "0" * 32,
+        size_bytes=1,
+        sha256="0" * 64,
+        headers=["统一社会信用代码", "企业名称"],
+        mapping=["credit_code", "name"],
+        preview={
+            "counts": {"create": 0, "update": 0, "skip": 0, "refuse": 0},
+            "rows": [],
+            "omitted": 0,
+        },
+        created_by_id=creator.id,
+    )
+    db.session.add(job)
+    db.session.commit()
+    return job.id
 
 
 def _url(rule: str, ids: dict) -> str:

@@ -22,6 +22,7 @@ from crm.admin.forms import (
 )
 from crm.admin.units import create_unit, deactivate_unit, unit_tree, update_unit
 from crm.errors import ServiceError
+from crm.exports import lists as export_lists
 from crm.extensions import db
 from crm.models import OrgUnit, Role, UnitKind, User
 from crm.web import save
@@ -77,13 +78,18 @@ def index():
 
 
 # -- users -----------------------------------------------------------------------
-@bp.route("/users")
-def users():
+def _user_filters() -> tuple[str | None, int | None, str]:
+    """Role, unit and search of the user list (the page and its export)."""
     role = request.args.get("role") or None
     if role not in {r.value for r in Role}:
         role = None
     unit_id = request.args.get("unit", type=int) or None
-    q = request.args.get("q", "").strip()
+    return role, unit_id, request.args.get("q", "").strip()
+
+
+@bp.route("/users")
+def users():
+    role, unit_id, q = _user_filters()
     rows = db.session.execute(services.user_query(role=role, unit_id=unit_id, q=q)).scalars().all()
     return render_template(
         "admin/users.html",
@@ -95,6 +101,12 @@ def users():
         unit_choices=_unit_choices(),
         confirm=ConfirmForm(),
     )
+
+
+@bp.route("/users/export.xlsx")
+def users_export():
+    role, unit_id, q = _user_filters()
+    return export_lists.users(services.user_query(role=role, unit_id=unit_id, q=q))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -376,6 +388,14 @@ def trash():
         kind=kind,
         kinds=trash_service.KIND_LABELS,
         confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/trash/export.xlsx")
+def trash_export():
+    kind = request.args.get("kind") or None
+    return export_lists.trash(
+        trash_service.list_deleted(kind=kind if kind in trash_service.KINDS else None)
     )
 
 

@@ -142,6 +142,28 @@ class ResultPage:
         return self.page > 1
 
 
+# The register's order: most recently active first.
+NEWEST_FIRST = (Enterprise.last_activity_at.desc(), Enterprise.id.desc())
+
+
+def register_conditions(
+    access: Access, filters: Filters
+) -> tuple[list[ColumnElement[bool]], search.Plan]:
+    """What the register shows this viewer with these filters: live, in scope, matching.
+
+    The page and the .xlsx export both start here, so a file never holds a row
+    its reader could not find in the list.
+    """
+    plan = search.plan(filters.q)
+    conditions = [
+        Enterprise.deleted_at.is_(None),
+        access.enterprise_scope(),
+        *filters.conditions(),
+        plan.condition,
+    ]
+    return conditions, plan
+
+
 def list_enterprises(access: Access, filters: Filters, *, page: int, per_page: int) -> ResultPage:
     """One page of the register, most recently active first.
 
@@ -151,12 +173,10 @@ def list_enterprises(access: Access, filters: Filters, *, page: int, per_page: i
     or a count that stops at COUNT_CAP.
     """
     _serial_plans_on_postgresql()
-    plan = search.plan(filters.q)
-    base = [Enterprise.deleted_at.is_(None), access.enterprise_scope(), *filters.conditions()]
+    conditions, plan = register_conditions(access, filters)
     if plan.few:
-        return _page_of_few([*base, plan.condition], page=page, per_page=per_page)
-    conditions = [*base, plan.condition]
-    newest_first = (Enterprise.last_activity_at.desc(), Enterprise.id.desc())
+        return _page_of_few(conditions, page=page, per_page=per_page)
+    newest_first = NEWEST_FIRST
     ids = select(Enterprise.id).where(*conditions).order_by(*newest_first)
     # The page's ids first, the rows with their joined industry, chamber and
     # responsible person after: joined up front, PostgreSQL joins every match

@@ -13,6 +13,8 @@ from crm.enterprises import queries, services
 from crm.enterprises.forms import EnterpriseForm, SearchForm
 from crm.enterprises.search import normalise_query
 from crm.errors import DuplicateError, ServiceError
+from crm.exports import dossier as export_dossier
+from crm.exports import lists as export_lists
 from crm.extensions import db
 from crm.models import Enterprise, OrgUnit
 from crm.web import save, show_service_error
@@ -23,10 +25,8 @@ bp = Blueprint("enterprises", __name__)
 # -- the register --------------------------------------------------------------------
 
 
-@bp.route("/enterprises/", methods=["GET"])
-@login_required
-def index():
-    access = current_access()
+def _search(access: Access) -> tuple[SearchForm, queries.Filters]:
+    """The register's filters from the query string (the page and its export read the same)."""
     form = SearchForm(request.args)
     people = queries.people_in_scope(access)
     form.set_choices(industries=queries.industries(), people=people, units=queries.units(access))
@@ -37,6 +37,14 @@ def index():
         responsible_id=form.responsible.data or None,
         industry_id=form.industry.data or None,
     )
+    return form, filters
+
+
+@bp.route("/enterprises/", methods=["GET"])
+@login_required
+def index():
+    access = current_access()
+    form, filters = _search(access)
     page = max(request.args.get("page", 1, type=int), 1)
     result = queries.list_enterprises(
         access, filters, page=page, per_page=current_app.config["PAGE_SIZE"]
@@ -51,6 +59,15 @@ def index():
         count_cap=queries.COUNT_CAP,
         can_create=access.role_allows(Action.EDIT),
     )
+
+
+@bp.route("/enterprises/export.xlsx", methods=["GET"])
+@login_required
+def export():
+    """The register as .xlsx: the same viewer's scope and the same filters as the page."""
+    access = current_access()
+    _form, filters = _search(access)
+    return export_lists.enterprises(access, filters)
 
 
 # -- create and edit -------------------------------------------------------------------
@@ -250,3 +267,11 @@ def dossier(enterprise_id):
         timeline=timeline,
         printed_at=local_now(),
     )
+
+
+@bp.route("/enterprises/<int:enterprise_id>/dossier.xlsx", methods=["GET"])
+@login_required
+def dossier_xlsx(enterprise_id):
+    access = current_access()
+    enterprise = access.enterprise_or_abort(enterprise_id, Action.READ, include_deleted=True)
+    return export_dossier.response(enterprise)

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from crm import labels
 from crm.access import Action, current_access
 from crm.clock import local_today, local_zone
+from crm.exports import lists as export_lists
 from crm.extensions import db
 from crm.issues import figures as issue_figures
 from crm.issues import services, workflow
@@ -57,20 +58,25 @@ def _issue_fields(form) -> dict:
     }
 
 
-@bp.route("/issues", methods=["GET"])
-@login_required
-def index():
-    access = current_access()
+def _listed():
+    """The list's filter form and statement (the page and its export)."""
     form = IssueFilterForm(formdata=request.args)
     if not form.validate():
         form = IssueFilterForm(formdata=None)
     stmt = services.issues_query(
-        access.enterprise_scope(),
+        current_access().enterprise_scope(),
         status=form.status.data or None,
         category=form.category.data or None,
         overdue_only=bool(form.overdue.data),
         step_due=form.step_due.data or None,
     )
+    return form, stmt
+
+
+@bp.route("/issues", methods=["GET"])
+@login_required
+def index():
+    form, stmt = _listed()
     page = db.paginate(
         stmt,
         page=request.args.get("page", 1, type=int),
@@ -86,6 +92,13 @@ def index():
         open_statuses=services.OPEN_STATUSES,
         escalated=services.escalated_ids(issue.id for issue in page.items),
     )
+
+
+@bp.route("/issues/export.xlsx", methods=["GET"])
+@login_required
+def export():
+    _form, stmt = _listed()
+    return export_lists.issues(stmt)
 
 
 @bp.route("/enterprises/<int:enterprise_id>/issues/new", methods=["GET", "POST"])

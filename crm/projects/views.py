@@ -19,12 +19,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload, lazyload
 
 from crm import labels
 from crm.access import Action, current_access
 from crm.clock import local_today
+from crm.exports import lists as export_lists
 from crm.extensions import db
 from crm.models import (
     STAGE_LADDER,
@@ -40,7 +41,7 @@ from crm.models import (
     UnitKind,
     User,
 )
-from crm.projects import figures, lifecycle, services
+from crm.projects import figures, lifecycle, queries, services
 from crm.projects.forms import (
     PUBLIC_FIELD_LABELS,
     EditProjectForm,
@@ -60,25 +61,18 @@ bp = Blueprint("projects", __name__)
 
 
 def _filtered(stmt, form: ProjectFilterForm):
-    if form.stage.data:
-        stmt = stmt.where(Project.stage == ProjectStage(form.stage.data))
-    if form.county.data:
-        stmt = stmt.where(Project.county_id == form.county.data)
-    if form.task_force.data:
-        stmt = stmt.where(Project.task_force_id == form.task_force.data)
-    if form.key.data:
-        stmt = stmt.where(Project.is_key)
-    if form.stalled.data:
-        stmt = stmt.where(figures.stalled_condition(local_today()))
-    text = (form.q.data or "").strip()
-    if text:
-        stmt = stmt.where(
-            or_(
-                Project.name.icontains(text, autoescape=True),
-                Project.name_en.icontains(text, autoescape=True),
-            )
+    """The list's filters (crm.projects.queries, shared with the API and the export)."""
+    return stmt.where(
+        *queries.list_conditions(
+            today=local_today(),
+            stage=form.stage.data or None,
+            county_id=form.county.data or None,
+            task_force_id=form.task_force.data or None,
+            key=bool(form.key.data),
+            stalled=bool(form.stalled.data),
+            q=form.q.data,
         )
-    return stmt
+    )
 
 
 def _filter_form() -> ProjectFilterForm:
@@ -114,6 +108,14 @@ def index():
         error_out=False,
     )
     return render_template("projects/index.html", form=form, page=page)
+
+
+@bp.route("/projects/export.xlsx", methods=["GET"])
+@login_required
+def export():
+    """The list as .xlsx: the viewer's scope, the page's filters and order."""
+    stmt = _filtered(current_access().projects(), _filter_form()).order_by(Project.id.desc())
+    return export_lists.projects(stmt)
 
 
 # -- create and edit -------------------------------------------------------------------------

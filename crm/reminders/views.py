@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from crm import labels
 from crm.access import admin_area_gate
+from crm.exports import lists as export_lists
 from crm.extensions import db
 from crm.models import Reminder, ReminderStatus
 from crm.reminders import services
@@ -21,10 +22,14 @@ bp = Blueprint("mail_admin", __name__, url_prefix="/admin/mail")
 bp.before_request(admin_area_gate)
 
 
+def _status() -> ReminderStatus | None:
+    raw = request.args.get("status") or None
+    return ReminderStatus(raw) if raw in {s.value for s in ReminderStatus} else None
+
+
 @bp.route("/deliveries")
 def deliveries():
-    raw = request.args.get("status") or None
-    status = ReminderStatus(raw) if raw in {s.value for s in ReminderStatus} else None
+    status = _status()
     page = db.paginate(
         services.deliveries_query(status),
         page=request.args.get("page", 1, type=int),
@@ -38,6 +43,11 @@ def deliveries():
         statuses=labels.REMINDER_STATUS,
         resend_form=ActionForm(),
     )
+
+
+@bp.route("/deliveries/export.xlsx")
+def deliveries_export():
+    return export_lists.deliveries(services.deliveries_query(_status()))
 
 
 @bp.route("/deliveries/<int:reminder_id>/resend", methods=["POST"])

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from crm.access import Action, current_access
 from crm.clock import local_today
 from crm.documents.storage import get_storage
+from crm.exports import lists as export_lists
 from crm.extensions import db
 from crm.models import (
     EnterpriseIssue,
@@ -73,9 +74,8 @@ def _to_detail(item: SupervisionItem):
 
 
 # -- the list ----------------------------------------------------------------------
-@bp.route("/supervision", methods=["GET"])
-@login_required
-def index():
+def _listed():
+    """The list's filter form and statement (the page and its export)."""
     access = current_access()
     form = ItemFilterForm(formdata=request.args)
     units = list(db.session.execute(access.units()).scalars())
@@ -90,6 +90,20 @@ def index():
         escalated=bool(form.escalated.data),
         unit=db.session.get(OrgUnit, form.unit.data) if form.unit.data else None,
     )
+    return form, stmt
+
+
+@bp.route("/supervision/export.xlsx", methods=["GET"])
+@login_required
+def export():
+    _form, stmt = _listed()
+    return export_lists.supervision(stmt)
+
+
+@bp.route("/supervision", methods=["GET"])
+@login_required
+def index():
+    form, stmt = _listed()
     page = db.paginate(
         stmt,
         page=request.args.get("page", 1, type=int),

@@ -11,6 +11,7 @@ from crm.access import Action, current_access
 from crm.auth.views import safe_next
 from crm.clock import local_today
 from crm.errors import ServiceError
+from crm.exports import lists as export_lists
 from crm.extensions import db
 from crm.models import Contact, FollowUp, FollowUpStatus, User, Visit
 from crm.visits import services
@@ -162,9 +163,8 @@ def delete(visit_id):
 
 
 # -- follow-ups --------------------------------------------------------------------
-@bp.route("/follow-ups", methods=["GET"])
-@login_required
-def follow_ups():
+def _follow_ups_listed():
+    """The filter form, whether everyone's are shown, and the statement (page and export)."""
     access = current_access()
     form = FollowUpFilterForm(formdata=request.args)
     if not form.validate():
@@ -179,6 +179,21 @@ def follow_ups():
         status=status,
         due=form.due.data or None,
     )
+    return form, see_all, stmt
+
+
+@bp.route("/follow-ups/export.xlsx", methods=["GET"])
+@login_required
+def follow_ups_export():
+    _form, _see_all, stmt = _follow_ups_listed()
+    return export_lists.follow_ups(stmt)
+
+
+@bp.route("/follow-ups", methods=["GET"])
+@login_required
+def follow_ups():
+    access = current_access()
+    form, see_all, stmt = _follow_ups_listed()
     page = db.paginate(
         stmt, page=request.args.get("page", 1, type=int), per_page=100, error_out=False
     )
