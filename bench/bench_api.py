@@ -23,36 +23,16 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from common import percentile, pg_database  # noqa: E402  (bench/ is on the path)
+
 DATABASE = "crm_bench_api"
 TARGET_MS = 50.0
-
-
-def database_url() -> str:
-    admin = make_url(PG_ADMIN_URL)
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DATABASE}
-        ).first()
-        if not exists:
-            conn.execute(text(f"CREATE DATABASE {DATABASE}"))
-    engine.dispose()
-    return admin.set(database=DATABASE).render_as_string(hide_password=False)
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def timed(client, url: str, headers: dict, rounds: int) -> list[float]:
@@ -79,7 +59,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--enterprises", type=int, default=1_000_000)
     args = parser.parse_args()
-    url = database_url()
+    url = pg_database(DATABASE)
     os.environ["DATABASE_URL"] = url
     os.environ["CRM_INSTANCE_PATH"] = str(ROOT / "bench" / "out" / "instance-api")
     from flask_migrate import upgrade

@@ -21,47 +21,18 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from common import database_urls, percentile  # noqa: E402  (bench/ is on the path)
+
 QUERIES = {
     "1char": ["宜", "蒙", "盈", "锂"],
     "2char": ["蒙牛", "长盈", "丽豪", "光伏"],
     "4char": ["长盈精密", "蒙牛乳业", "丽豪半导", "宜宾时代"],
     "pinyin": ["mengniu", "changying"],
 }
-
-
-def database_urls(only: str | None) -> dict[str, str]:
-    urls = {}
-    if only in (None, "sqlite"):
-        out = ROOT / "bench" / "out"
-        out.mkdir(parents=True, exist_ok=True)
-        urls["sqlite"] = f"sqlite:///{out / 'bench.sqlite'}"
-    if only in (None, "postgresql"):
-        admin = make_url(PG_ADMIN_URL)
-        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = 'crm_bench'")
-            ).first()
-            if not exists:
-                conn.execute(text("CREATE DATABASE crm_bench"))
-        engine.dispose()
-        urls["postgres"] = admin.set(database="crm_bench").render_as_string(hide_password=False)
-    return urls
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def timed(client, url: str, rounds: int) -> list[float]:
@@ -158,7 +129,9 @@ def main() -> None:
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args()
-    for backend, url in database_urls(args.only).items():
+    for backend, url in database_urls(
+        args.only, sqlite="bench.sqlite", postgres="crm_bench"
+    ).items():
         run(backend, url, args.rounds)
 
 

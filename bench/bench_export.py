@@ -32,14 +32,12 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from common import database_urls  # noqa: E402  (bench/ is on the path)
+
 PG_DATABASE = "crm_bench_export"
 ENTERPRISES = 100_000
 # (label, query string, rows it selects in the seeded data); {industry} is the first industry.
@@ -49,26 +47,6 @@ EXPORTS = {
     "100k": ("", "100,000"),
 }
 INDUSTRIES = ["新能源", "智能制造", "食品饮料", "电子信息", "新材料"]
-
-
-def database_urls(only: str | None) -> dict[str, str]:
-    urls = {}
-    if only in (None, "sqlite"):
-        out = ROOT / "bench" / "out"
-        out.mkdir(parents=True, exist_ok=True)
-        urls["sqlite"] = f"sqlite:///{out / 'export.sqlite'}"
-    if only in (None, "postgresql"):
-        admin = make_url(PG_ADMIN_URL)
-        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": PG_DATABASE}
-            ).first()
-            if not exists:
-                conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
-        engine.dispose()
-        urls["postgres"] = admin.set(database=PG_DATABASE).render_as_string(hide_password=False)
-    return urls
 
 
 def make_app(url: str):
@@ -249,7 +227,9 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure(args.measure, args.query, args.trace)))
         return
-    for backend, url in database_urls(args.only).items():
+    for backend, url in database_urls(
+        args.only, sqlite="export.sqlite", postgres=PG_DATABASE
+    ).items():
         run(backend, url)
 
 

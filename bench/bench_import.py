@@ -22,15 +22,12 @@ import time
 from pathlib import Path
 
 import openpyxl
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PG_ADMIN_URL = os.environ.get(
-    "BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from common import database_urls  # noqa: E402  (bench/ is on the path)
+
 OUT = ROOT / "bench" / "out"
 PREFIXES = ["宜宾", "四川", "成都", "眉山", "重庆", "深圳", "上海", "苏州"]
 WORDS = [
@@ -87,27 +84,6 @@ def workbook_path(rows: int) -> Path:
     workbook.save(tmp)
     tmp.replace(path)
     return path
-
-
-def database_urls(only: str | None) -> dict[str, str]:
-    urls = {}
-    if only in (None, "sqlite"):
-        OUT.mkdir(parents=True, exist_ok=True)
-        db_file = OUT / "bench_import.sqlite"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
-        urls["sqlite"] = f"sqlite:///{db_file}"
-    if only in (None, "postgresql"):
-        admin = make_url(PG_ADMIN_URL)
-        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS crm_bench_import"))
-            conn.execute(text("CREATE DATABASE crm_bench_import"))
-        engine.dispose()
-        urls["postgres"] = admin.set(database="crm_bench_import").render_as_string(
-            hide_password=False
-        )
-    return urls
 
 
 def run(backend: str, url: str, xlsx: Path, rows: int) -> None:
@@ -175,7 +151,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     args = parser.parse_args()
     xlsx = workbook_path(args.rows)
-    for backend, url in database_urls(args.only).items():
+    for backend, url in database_urls(
+        args.only, sqlite="bench_import.sqlite", postgres="crm_bench_import", fresh=True
+    ).items():
         # One process per database: the app and its engine are made from the environment.
         pid = os.fork()
         if pid == 0:

@@ -30,45 +30,16 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from common import database_urls, percentile  # noqa: E402  (bench/ is on the path)
+
+SQLITE_FILE = os.environ.get("BENCH_PROJECTS_SQLITE") or "bench_projects.sqlite"
 PG_DATABASE = os.environ.get("BENCH_PROJECTS_PG_DATABASE", "crm_bench_projects")
 PAGE_TARGET_MS = 500
 XLSX_TARGET_MS = 2000
-
-
-def database_urls(only: str | None) -> dict[str, str]:
-    urls = {}
-    if only in (None, "sqlite"):
-        out = ROOT / "bench" / "out"
-        out.mkdir(parents=True, exist_ok=True)
-        path = os.environ.get("BENCH_PROJECTS_SQLITE") or out / "bench_projects.sqlite"
-        urls["sqlite"] = f"sqlite:///{path}"
-    if only in (None, "postgresql"):
-        admin = make_url(PG_ADMIN_URL)
-        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": PG_DATABASE}
-            ).first()
-            if not exists:
-                conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
-        engine.dispose()
-        urls["postgres"] = admin.set(database=PG_DATABASE).render_as_string(hide_password=False)
-    return urls
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 MISSES: list[str] = []
@@ -235,7 +206,7 @@ def main() -> None:
     parser.add_argument("--functions-only", action="store_true")
     parser.add_argument("--seed-only", action="store_true")
     args = parser.parse_args()
-    for backend, url in database_urls(args.only).items():
+    for backend, url in database_urls(args.only, sqlite=SQLITE_FILE, postgres=PG_DATABASE).items():
         if args.seed_only:
             run(backend, url, 0, pages_only=True, functions_only=True)
         else:

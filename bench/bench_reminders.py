@@ -29,13 +29,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from common import pg_database  # noqa: E402  (bench/ is on the path)
+
 PG_DATABASE = "crm_bench_reminders"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 OUT = ROOT / "bench" / "out"
@@ -54,21 +54,6 @@ MISSES: list[str] = []
 
 def log(backend: str, message: str) -> None:
     print(f"# {backend}: {message}", flush=True)
-
-
-def pg_database(name: str, *, fresh: bool = False) -> str:
-    admin = make_url(PG_ADMIN_URL)
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        if fresh:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-        ).first()
-        if not exists:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return admin.set(database=name).render_as_string(hide_password=False)
 
 
 def database_urls(only: str | None) -> dict[str, tuple[str, str]]:

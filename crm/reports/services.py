@@ -146,6 +146,15 @@ def month_title(period: Period) -> str:
 
 
 # -- reading --------------------------------------------------------------------------------
+def open_period(year: int, month: int) -> Period | None:
+    """The month asked for, if it exists and has begun (``is_open``); else None."""
+    try:
+        period = Period(year, month)
+    except ValueError:
+        return None
+    return period if is_open(period) else None
+
+
 def is_open(period: Period, today: date | None = None) -> bool:
     """A month that has begun: its report can be read and published.
 

@@ -21,11 +21,8 @@ bp = Blueprint("reports", __name__)
 
 def _period_or_404(year: int, month: int) -> Period:
     """The month asked for; 404 for a month that does not exist or has not begun."""
-    try:
-        period = Period(year, month)
-    except ValueError:
-        abort(404)
-    if not services.is_open(period):
+    period = services.open_period(year, month)
+    if period is None:
         abort(404)
     return period
 

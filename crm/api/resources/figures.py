@@ -13,22 +13,10 @@ from decimal import Decimal
 import marshmallow as ma
 
 from crm.api.resources.lookups import rate_number
-from crm.projects.figures import INT_NAMES, STORED_NAMES, Figures
+from crm.projects.figures import DERIVED_NAMES, INT_NAMES, STORED_NAMES, Figures
 
 PLACES = Decimal("0.0001")
-RATE_NAMES = [
-    "schedule",
-    "landing_rate",
-    "start_rate",
-    "completion_rate",
-    "performance_rate",
-    "funds_rate",
-    "projects_completion",
-    "amount_completion",
-    "funds_completion",
-    "score",
-    "ahead",
-]
+RATE_NAMES = ["schedule", *DERIVED_NAMES, "ahead"]
 AMOUNT_NAMES = [name for name in STORED_NAMES if name.endswith("_wan")]
 COUNT_NAMES = [name for name in STORED_NAMES if name in INT_NAMES]
 

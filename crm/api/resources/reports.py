@@ -21,7 +21,7 @@ from crm.api.resources.figures import FiguresSchema, amount_text, as_json
 from crm.api.resources.lookups import rate_number
 from crm.api.schemas import RefSchema
 from crm.models import MonthlyReport
-from crm.projects.figures import RANKED_KINDS, Period
+from crm.projects.figures import RANKED_KINDS
 from crm.reports import services
 
 blp = resource("reports", "reports", "The monthly ranking (月通报) of counties and task forces.")
@@ -167,10 +167,7 @@ class MonthItem(MethodView):
     @blp.response(200, MonthReportSchema)
     def get(self, year, month):
         """One month's ranking: frozen rows and corrections if published, else live figures."""
-        try:
-            period = Period(year, month)
-        except ValueError:
-            abort(404)
-        if not services.is_open(period):
+        period = services.open_period(year, month)
+        if period is None:
             abort(404)
         return _month_json(services.month_report(period))
