@@ -169,6 +169,7 @@ class Config:
                         "task": "tasks.reminders.plan_periodic",
                         "schedule": 600.0,
                     },
+                    "imports-recover": {"task": "tasks.imports.recover", "schedule": 300.0},
                 },
             },
         }

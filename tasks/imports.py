@@ -20,3 +20,10 @@ def preview_import(job_id: int) -> None:
 @shared_task(name="tasks.imports.run", ignore_result=True, acks_late=True)
 def run_import(job_id: int) -> None:
     jobs.run(job_id)
+
+
+@shared_task(name="tasks.imports.recover", ignore_result=True)
+def recover_imports() -> None:
+    """Every few minutes (beat): send again what a lost message or a dead worker left."""
+    for job_id, step in jobs.stranded():
+        (preview_import if step == "preview" else run_import).delay(job_id)

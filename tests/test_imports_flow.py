@@ -251,3 +251,70 @@ def test_upload_refuses_other_files(db, client_for, world):
     response = upload(client, b"garbage", "x.xlsx")
     assert response.status_code == 422
     assert count(db, ImportJob) == 0
+
+
+def test_a_run_that_died_with_its_worker_is_taken_over_once(app, db, client_for, world):
+    """A run past its lease (its worker killed: nothing committed) is found by the recovery
+    sweep and run again; a fresh run is left alone; the import still happens once."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from crm.models import ImportJob
+    from crm.models.base import utcnow
+    from tasks.imports import run_import
+
+    client = client_for(world["manager"])
+    job_id = job_id_of(upload(client, _large_file(jobs.LARGE_ROWS + 1), "large.xlsx"))
+    job = _job(db, job_id)
+    jobs.set_mapping(job, mapping=job.mapping, on_existing="skip")
+    db.session.commit()
+    jobs.build_preview(job_id)
+    assert jobs.submit(_job(db, job_id), confirm_repeat=False)
+
+    # As a killed worker leaves it: running, nothing written.
+    db.session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == job_id)
+        .values(status=ImportStatus.RUNNING, started_at=utcnow() - timedelta(minutes=5))
+    )
+    db.session.commit()
+    assert jobs.stranded() == []
+    run_import(job_id)  # a redelivery inside the lease does nothing
+    assert count(db, Enterprise) == 0
+
+    db.session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == job_id)
+        .values(started_at=utcnow() - jobs.RUN_LEASE - timedelta(minutes=1))
+    )
+    db.session.commit()
+    assert jobs.stranded() == [(job_id, "run")]
+    run_import(job_id)
+    run_import(job_id)
+    assert _job(db, job_id).status == ImportStatus.DONE
+    assert count(db, Enterprise) == jobs.LARGE_ROWS + 1
+    assert jobs.stranded() == []
+
+
+def test_a_queued_job_whose_message_was_lost_is_sent_again(app, db, client_for, world):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from crm.models import ImportJob
+    from crm.models.base import utcnow
+
+    client = client_for(world["manager"])
+    job_id = job_id_of(upload(client, _large_file(jobs.LARGE_ROWS + 1), "large.xlsx"))
+    job = _job(db, job_id)
+    jobs.set_mapping(job, mapping=job.mapping, on_existing="skip")
+    db.session.commit()
+    assert jobs.stranded() == []  # just mapped: its preview task may still be on its way
+    db.session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == job_id)
+        .values(updated_at=utcnow() - jobs.RESEND_AFTER - timedelta(minutes=1))
+    )
+    db.session.commit()
+    assert jobs.stranded() == [(job_id, "preview")]

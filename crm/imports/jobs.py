@@ -15,6 +15,7 @@ Small files are checked and imported in the request; files of more than
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -41,6 +42,13 @@ LARGE_ROWS = 500  # more rows than this: checked and imported by a task, not in 
 MAX_BYTES = 20 * 1024 * 1024
 CHUNK = 1000  # rows looked up and decided together
 PREVIEW_LIMIT = 1000  # rows listed in a preview; above it, only those not simply created
+# A job whose task message was lost (a broker restart before it was delivered)
+# is sent again after this long.
+RESEND_AFTER = timedelta(minutes=10)
+# A run that has not finished after this long is taken to have died with its
+# worker (nothing it wrote was committed) and may be taken over. 50,000 rows
+# take about a minute; the lease leaves room for far larger files.
+RUN_LEASE = timedelta(minutes=30)
 
 
 def storage() -> LocalFileStorage:
@@ -235,10 +243,10 @@ def _locale(job: ImportJob) -> str:
     return (creator.locale if creator else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def _move(job_id: int, from_status: ImportStatus, **values) -> bool:
+def _move(job_id: int, from_status: ImportStatus, *conditions, **values) -> bool:
     moved = db.session.execute(
         update(ImportJob)
-        .where(ImportJob.id == job_id, ImportJob.status == from_status)
+        .where(ImportJob.id == job_id, ImportJob.status == from_status, *conditions)
         .values(updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -256,6 +264,47 @@ def _fail(job_id: int, from_status: ImportStatus, error: BaseException) -> None:
         finished_at=utcnow(),
     )
     db.session.commit()
+
+
+def _take_over(job_id: int, started: datetime) -> bool:
+    """A run older than the lease died with its worker (its transaction never
+    committed): the redelivered task, or the recovery sweep, starts it afresh."""
+    return _move(
+        job_id,
+        ImportStatus.RUNNING,
+        ImportJob.started_at < started - RUN_LEASE,
+        started_at=started,
+    )
+
+
+def stranded(now: datetime | None = None) -> list[tuple[int, str]]:
+    """Jobs a lost message or a dead worker left behind: (id, "preview" or "run").
+
+    Queued (or, for task-checked files, mapped) jobs untouched for RESEND_AFTER
+    and runs past their lease; sending them again is safe because every step
+    moves the job on with a conditional UPDATE.
+    """
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(ImportJob).where(
+            (
+                ImportJob.status.in_([ImportStatus.QUEUED, ImportStatus.MAPPED])
+                & (ImportJob.updated_at < now - RESEND_AFTER)
+            )
+            | (
+                (ImportJob.status == ImportStatus.RUNNING)
+                & (ImportJob.started_at < now - RUN_LEASE)
+            )
+        )
+    ).scalars()
+    found = []
+    for job in rows:
+        if job.status == ImportStatus.MAPPED:
+            if is_large(job):
+                found.append((job.id, "preview"))
+        else:
+            found.append((job.id, "run"))
+    return found
 
 
 def repeat_of(job: ImportJob) -> int | None:
@@ -311,7 +360,11 @@ def submit(job: ImportJob, *, confirm_repeat: bool) -> bool:
 
 def run(job_id: int) -> None:
     """queued → running → done (the rows and "done" in one transaction) or failed (nothing kept)."""
-    if not _move(job_id, ImportStatus.QUEUED, status=ImportStatus.RUNNING, started_at=utcnow()):
+    started = utcnow()
+    if not (
+        _move(job_id, ImportStatus.QUEUED, status=ImportStatus.RUNNING, started_at=started)
+        or _take_over(job_id, started)
+    ):
         db.session.rollback()
         return  # someone else runs it (a message delivered twice), or it is finished
     db.session.commit()
@@ -323,6 +376,7 @@ def run(job_id: int) -> None:
         if not _move(
             job_id,
             ImportStatus.RUNNING,
+            ImportJob.started_at == started,  # still ours: not taken over meanwhile
             status=ImportStatus.DONE,
             result=report.as_json(),
             finished_at=utcnow(),
