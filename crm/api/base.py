@@ -13,6 +13,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import g, request
+from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -57,6 +58,11 @@ def resource(name: str, path: str, description: str) -> Blueprint:
     blueprint.before_request(authenticate)
     csrf.exempt(blueprint)
     return blueprint
+
+
+def token_user():
+    """The user the request's token belongs to, as the services take it (``actor=``)."""
+    return current_user._get_current_object()
 
 
 def requires(action: Action):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
 
 from crm.access import Action, current_access
-from crm.api.base import checked_first, resource, write
+from crm.api.base import checked_first, resource, token_user, write
 from crm.api.etag import IF_MATCH_PARAMETER, etag_header, expected_version
 from crm.api.pagination import PageArgs, keyset_page, link_header, page_schema
 from crm.api.resources.lookups import api_field_names, users_by_id
@@ -113,7 +112,7 @@ class EnterpriseContacts(MethodView):
     def post(self, data, enterprise_id):
         """Add a contact; recorded in the enterprise's file."""
         enterprise = current_access().enterprise_or_abort(enterprise_id, Action.EDIT)
-        actor = current_user._get_current_object()
+        actor = token_user()
 
         def create():
             with api_field_names(_NAMES):
@@ -139,7 +138,7 @@ class ContactItem(MethodView):
         """Change the fields sent; the change is recorded in the enterprise's file."""
         contact = current_access().record_or_abort(Contact, contact_id, Action.EDIT)
         version = expected_version(contact)
-        actor = current_user._get_current_object()
+        actor = token_user()
 
         def update():
             with api_field_names(_NAMES):
@@ -156,6 +155,6 @@ class ContactItem(MethodView):
         """Remove the contact (soft: an admin can restore it from the trash)."""
         contact = current_access().record_or_abort(Contact, contact_id, Action.EDIT)
         version = expected_version(contact)
-        actor = current_user._get_current_object()
+        actor = token_user()
         write(lambda: services.delete_contact(contact, actor=actor, expected_version=version))
         return "", 204

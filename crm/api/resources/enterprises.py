@@ -5,12 +5,11 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
 from crm.access import Action, current_access
-from crm.api.base import requires, resource, write
+from crm.api.base import requires, resource, token_user, write
 from crm.api.etag import IF_MATCH_PARAMETER, etag_header, expected_version
 from crm.api.pagination import PageArgs, keyset_page, link_header, page_schema
 from crm.api.schemas import Id, RefSchema
@@ -133,7 +132,7 @@ class Enterprises(MethodView):
     @blp.response(201, EnterpriseSchema)
     def post(self, data):
         """Register an enterprise (as the UI does: the code is checked and must be new)."""
-        actor = current_user._get_current_object()
+        actor = token_user()
         enterprise = write(lambda: services.create_enterprise(actor=actor, **_service_fields(data)))
         return enterprise, 201, etag_header(enterprise)
 
@@ -153,7 +152,7 @@ class EnterpriseItem(MethodView):
         """Change the fields sent; the change is recorded in the enterprise's file."""
         enterprise = current_access().enterprise_or_abort(enterprise_id, Action.EDIT)
         version = expected_version(enterprise)
-        actor = current_user._get_current_object()
+        actor = token_user()
         write(
             lambda: services.update_enterprise(
                 enterprise, actor=actor, expected_version=version, **_service_fields(data)
@@ -167,6 +166,6 @@ class EnterpriseItem(MethodView):
         """Move the enterprise to the trash (managers); an admin can restore it."""
         enterprise = current_access().enterprise_or_abort(enterprise_id, Action.MANAGE)
         expected_version(enterprise)
-        actor = current_user._get_current_object()
+        actor = token_user()
         write(lambda: services.delete_enterprise(enterprise, actor=actor))
         return "", 204

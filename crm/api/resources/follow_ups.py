@@ -8,12 +8,11 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
 
 from crm.access import current_access
-from crm.api.base import resource, write
+from crm.api.base import resource, token_user, write
 from crm.api.etag import IF_MATCH_PARAMETER, etag_header, expected_version
 from crm.api.pagination import PageArgs, keyset_page, link_header, page_schema
 from crm.api.schemas import RefSchema
@@ -98,7 +97,7 @@ class FollowUps(MethodView):
         see_all = args["who"] == "all" and access.oversees_others()
         stmt = services.follow_ups_query(
             access.enterprise_scope(),
-            owner=None if see_all else current_user._get_current_object(),
+            owner=None if see_all else token_user(),
             status=FollowUpStatus(args["status"]),
             due=args.get("due"),
         )
@@ -145,6 +144,6 @@ class FollowUpDone(MethodView):
         """
         follow_up = current_access().follow_up_to_complete_or_abort(follow_up_id)
         expected_version(follow_up)
-        actor = current_user._get_current_object()
+        actor = token_user()
         write(lambda: services.complete_follow_up(follow_up, actor=actor))
         return follow_up, 200, etag_header(follow_up)

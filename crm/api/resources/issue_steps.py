@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import abort
 
 from crm.access import Action
-from crm.api.base import checked_first, resource, write
+from crm.api.base import checked_first, resource, token_user, write
 from crm.api.etag import IF_MATCH_PARAMETER, etag_header, expected_version
 from crm.api.problems import field_error
 from crm.api.resources.issues import (
@@ -25,11 +25,10 @@ from crm.api.resources.issues import (
     StepSchema,
     assignee_or_422,
     issue_or_abort,
-    token_user,
     unit_or_422,
 )
+from crm.api.resources.lookups import api_field_names
 from crm.api.schemas import Id
-from crm.errors import ServiceError
 from crm.issues import workflow
 
 blp = resource("issue_steps", "issues", "The workflow steps of an enterprise issue.")
@@ -53,15 +52,6 @@ class StepInputSchema(ma.Schema):
     )
     assignee_id = Id(allow_none=True, metadata={"description": "reassign: absent keeps it"})
     unit_id = Id(allow_none=True, metadata={"description": "reassign: absent keeps it"})
-
-
-def _renamed(call, names: dict[str, str]):
-    """The service names some fields as its form does; the API names them as its body."""
-    try:
-        return call()
-    except ServiceError as error:
-        error.field = names.get(error.field, error.field)
-        raise
 
 
 @blp.route("/<int:issue_id>/steps")
@@ -93,16 +83,17 @@ class IssueSteps(MethodView):
                 issue, action, actor=actor, expected_version=version, note=note
             )
         elif action == "callback":
-            step = lambda: _renamed(  # noqa: E731
-                lambda: workflow.callback(
-                    issue,
-                    actor=actor,
-                    expected_version=version,
-                    satisfaction=data.get("satisfaction"),
-                    comment=note,
-                ),
-                {"comment": "note"},
-            )
+
+            def step():
+                with api_field_names({"comment": "note"}):
+                    return workflow.callback(
+                        issue,
+                        actor=actor,
+                        expected_version=version,
+                        satisfaction=data.get("satisfaction"),
+                        comment=note,
+                    )
+
         else:
             assignee = (
                 assignee_or_422(data["assignee_id"], issue.assignee)
@@ -110,16 +101,17 @@ class IssueSteps(MethodView):
                 else issue.assignee
             )
             unit = unit_or_422(data["unit_id"], issue.unit) if "unit_id" in data else issue.unit
-            step = lambda: _renamed(  # noqa: E731
-                lambda: workflow.reassign(
-                    issue,
-                    actor=actor,
-                    expected_version=version,
-                    assignee=assignee,
-                    unit=unit,
-                    reason=note,
-                ),
-                {"reason": "note", "assignee": "assignee_id"},
-            )
+
+            def step():
+                with api_field_names({"reason": "note", "assignee": "assignee_id"}):
+                    return workflow.reassign(
+                        issue,
+                        actor=actor,
+                        expected_version=version,
+                        assignee=assignee,
+                        unit=unit,
+                        reason=note,
+                    )
+
         write(step)
         return issue, 200, etag_header(issue)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_login import current_user
 from sqlalchemy import select
 
 from crm.access import Action, current_access
-from crm.api.base import checked_first, resource, write
+from crm.api.base import checked_first, resource, token_user, write
 from crm.api.etag import IF_MATCH_PARAMETER, etag_header, expected_version
 from crm.api.pagination import PageArgs, keyset_page, link_header, page_schema
 from crm.api.resources.lookups import chosen, derived
@@ -122,8 +121,6 @@ class IssueListArgs(PageArgs):
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def token_user() -> User:
-    return current_user._get_current_object()
 
 
 def issue_or_abort(issue_id: int, action: Action = Action.READ) -> EnterpriseIssue:

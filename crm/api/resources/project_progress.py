@@ -19,11 +19,10 @@ from datetime import date
 import marshmallow as ma
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from crm.access import Action, current_access
 from crm.api import messages
-from crm.api.base import checked_first, resource, write
+from crm.api.base import checked_first, resource, token_user, write
 from crm.api.etag import IF_MATCH_PARAMETER, etag_header, expected_version
 from crm.api.resources.lookups import Amount, chosen, refuse
 from crm.api.resources.projects import STAGES, ProjectDetailSchema, StageChangeSchema
@@ -109,7 +108,7 @@ class StageChanges(MethodView):
         """Move the project to another stage as of a date; answers the project, with its new ETag."""
         project = _project(project_id, Action.EDIT)
         version = expected_version(project)
-        actor = current_user._get_current_object()
+        actor = token_user()
         write(
             lambda: services.change_stage(
                 project,
@@ -144,7 +143,7 @@ class Funds(MethodView):
         )
         if corrects is None and not data.get("source"):
             refuse("source", messages.KNOWN["Missing data for required field."])
-        actor = current_user._get_current_object()
+        actor = token_user()
         return write(
             lambda: services.record_funds(
                 project,

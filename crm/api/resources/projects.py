@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from crm.access import Action, current_access
-from crm.api.base import checked_first, resource, write
+from crm.api.base import checked_first, resource, token_user, write
 from crm.api.etag import IF_MATCH_PARAMETER, etag_header, expected_version
 from crm.api.pagination import PageArgs, keyset_page, link_header, page_schema
 from crm.api.resources.lookups import Amount, chosen, derived, rate_number
@@ -232,10 +231,6 @@ def _list(args: dict, *conditions):
     return {"items": page.items, "next_cursor": page.next_cursor}, 200, link_header(page)
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
 # -- routes ----------------------------------------------------------------------------------
 @blp.route("/projects/")
 class Projects(MethodView):
@@ -264,7 +259,7 @@ class EnterpriseProjects(MethodView):
         """Create a project entering the ladder at ``stage`` as of ``stage_on``."""
         enterprise = current_access().enterprise_or_abort(enterprise_id, Action.EDIT)
         fields = _fields(data, None)
-        actor = _actor()
+        actor = token_user()
         project = write(
             lambda: renamed(
                 lambda: services.create_project(
@@ -300,7 +295,7 @@ class ProjectItem(MethodView):
         project = _project(project_id, Action.EDIT)
         version = expected_version(project)
         fields = _fields(data, project)
-        actor = _actor()
+        actor = token_user()
         write(
             lambda: renamed(
                 lambda: services.update_project(
@@ -316,6 +311,6 @@ class ProjectItem(MethodView):
         """Move the project to the trash (managers); an admin can restore it."""
         project = _project(project_id, Action.MANAGE)
         expected_version(project)
-        actor = _actor()
+        actor = token_user()
         write(lambda: services.delete_project(project, actor=actor))
         return "", 204

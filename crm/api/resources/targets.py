@@ -11,11 +11,10 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_smorest import abort
 
 from crm.access import current_access
-from crm.api.base import checked_first, resource, write
+from crm.api.base import checked_first, resource, token_user, write
 from crm.api.etag import IF_MATCH_PARAMETER, etag_header, expected_version
 from crm.api.resources.figures import FiguresSchema, amount_text, as_json
 from crm.api.resources.lookups import Amount, rate_number
@@ -205,7 +204,7 @@ class TargetItem(MethodView):
             contract_amount_wan=data.get("contract_amount_wan"),
             out_of_province_funds_wan=data.get("out_of_province_funds_wan"),
         )
-        actor = current_user._get_current_object()
+        actor = token_user()
         write(lambda: _save(year, entry, actor))
         target = services.targets_of_year(year).get(unit.id)
         headers = etag_header(target) if target else {}

@@ -9,12 +9,11 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from crm.access import Action, current_access
-from crm.api.base import checked_first, resource, write
+from crm.api.base import checked_first, resource, token_user, write
 from crm.api.etag import IF_MATCH_PARAMETER, etag_header, expected_version
 from crm.api.pagination import PageArgs, keyset_page, link_header, page_schema
 from crm.api.resources.lookups import api_field_names, users_by_id
@@ -219,7 +218,7 @@ class EnterpriseVisits(MethodView):
     def post(self, data, enterprise_id):
         """Log a visit or event; a next step becomes a follow-up. Both go in the file."""
         enterprise = current_access().enterprise_or_abort(enterprise_id, Action.EDIT)
-        actor = current_user._get_current_object()
+        actor = token_user()
 
         def log():
             with api_field_names(_NAMES):
@@ -257,7 +256,7 @@ class VisitItem(MethodView):
         """Change the fields sent; the change is recorded in the enterprise's file."""
         visit = current_access().record_or_abort(Visit, visit_id, Action.EDIT)
         version = expected_version(visit)
-        actor = current_user._get_current_object()
+        actor = token_user()
 
         def update():
             with api_field_names(_NAMES):
@@ -274,6 +273,6 @@ class VisitItem(MethodView):
         """Delete the visit (soft); the follow-ups it produced stay."""
         visit = current_access().record_or_abort(Visit, visit_id, Action.EDIT)
         expected_version(visit)
-        actor = current_user._get_current_object()
+        actor = token_user()
         write(lambda: services.delete_visit(visit, actor=actor))
         return "", 204
