@@ -15,20 +15,31 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return g.get("locale") or current_app.config["BABEL_DEFAULT_LOCALE"]
-    if request.path.startswith("/api/") and request.headers.get("Accept-Language"):
-        # A script says which language it wants its error messages in on each call.
-        best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
-        if best:
-            return "en" if best.startswith("en") else current_app.config["BABEL_DEFAULT_LOCALE"]
+    # A script says which language it wants its error messages in on each call.
+    api_asks = request.path.startswith("/api/") and request.headers.get("Accept-Language")
+    if api_asks and (best := _from_header(languages)):
+        return best
     if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("locale")
     if chosen in languages:
         return chosen
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
-    if best and best.startswith("en"):
-        return "en"
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return _from_header(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _from_header(languages) -> str | None:
+    """The configured language the browser's Accept-Language prefers, if any.
+
+    Each language answers to its own tag ("zh-CN") and to its bare language
+    ("zh"), the first configured one winning a bare tag they share.
+    """
+    tags: dict[str, str] = {}
+    for language in languages:
+        tag = language.replace("_", "-")
+        tags.setdefault(tag, language)
+        tags.setdefault(tag.split("-")[0], language)
+    best = request.accept_languages.best_match(list(tags))
+    return tags[best] if best else None
 
 
 def select_timezone() -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from crm.models import LoginAttempt, Role
 from tests.conftest import PASSWORD
 
@@ -144,3 +146,17 @@ def test_production_cookies_are_secure():
     assert ProductionConfig.SESSION_COOKIE_SECURE is True
     assert ProductionConfig.REMEMBER_COOKIE_SECURE is True
     assert ProductionConfig.SESSION_COOKIE_HTTPONLY is True
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("en-GB,en;q=0.8", "Sign in"),
+        ("zh-TW,zh;q=0.9", "登录"),
+        ("fr-FR,de;q=0.5", "登录"),  # a language we don't offer: the default, Chinese
+        ("fr-FR,en;q=0.3,zh;q=0.2", "Sign in"),
+    ],
+)
+def test_login_page_speaks_the_browsers_language(client, header, expected):
+    page = client.get("/login", headers={"Accept-Language": header}).get_data(as_text=True)
+    assert f">{expected}<" in page or f"{expected}</" in page

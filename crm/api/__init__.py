@@ -17,9 +17,8 @@ from werkzeug.exceptions import HTTPException
 
 from crm import routing
 from crm.api import problems
+from crm.api.base import PREFIX
 from crm.api.schemas import ProblemSchema
-
-PREFIX = "/api/v1"
 
 
 class Api(SmorestApi):

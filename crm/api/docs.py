@@ -9,7 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
-bp = Blueprint("api_docs", __name__, url_prefix="/api/v1/docs")
+from crm.api.base import PREFIX
+
+bp = Blueprint("api_docs", __name__, url_prefix=f"{PREFIX}/docs")
 
 
 @bp.route("/")

@@ -151,7 +151,15 @@ def keyset_page(
         except BadCursor:
             abort(
                 422,
-                errors=[field_error("cursor", _l("Not a cursor this list gave out."), "query")],
+                errors=[
+                    field_error(
+                        "cursor",
+                        _l(
+                            "This cursor was not given out by this list; start again from the first page."
+                        ),
+                        "query",
+                    )
+                ],
             )
         stmt = stmt.where(_after(keys, values, descending))
     order = [key.desc() if descending else key.asc() for key in keys]

@@ -40,7 +40,7 @@ def dashboard(access: Access) -> Dashboard:
     board.follow_ups = _all(
         follow_ups_query(scope, owner=user, status=FollowUpStatus.OPEN).limit(LIMIT)
     )
-    board.issues = _all(issues_query(scope, status="open", assignee=user).limit(LIMIT))
+    board.issues = _all(issues_query(scope, status="open", assignee_id=user.id).limit(LIMIT))
     board.red_visits = _all(
         select(Visit)
         .join(Enterprise, Enterprise.id == Visit.enterprise_id)

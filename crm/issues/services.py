@@ -169,7 +169,8 @@ def issues_query(
     status: str | None = None,
     category: str | None = None,
     overdue_only: bool = False,
-    assignee: User | None = None,
+    assignee_id: int | None = None,
+    unit_id: int | None = None,
     step_due: str | None = None,
 ) -> Select:
     """Live issues of live enterprises inside ``scope`` (access.enterprise_scope()).
@@ -177,7 +178,8 @@ def issues_query(
     ``status`` is an IssueStatus value or "open" (every status still waiting);
     ``step_due`` is "overdue" (the current step's deadline has passed), "week"
     (it falls between now and the end of this local week, Sunday midnight) or
-    "escalated" (raised to a manager at least once: an Escalation row).
+    "escalated" (raised to a manager at least once: an Escalation row);
+    ``unit_id`` keeps the issues handled by that unit or any unit below it.
     """
     stmt = (
         select(EnterpriseIssue)
@@ -199,8 +201,15 @@ def issues_query(
         stmt = stmt.where(
             EnterpriseIssue.status.in_(OPEN_STATUSES), EnterpriseIssue.due_date < local_today()
         )
-    if assignee is not None:
-        stmt = stmt.where(EnterpriseIssue.assignee_id == assignee.id)
+    if assignee_id is not None:
+        stmt = stmt.where(EnterpriseIssue.assignee_id == assignee_id)
+    if unit_id is not None:
+        below = select(OrgUnit.id).where(
+            OrgUnit.path.startswith(
+                select(OrgUnit.path).where(OrgUnit.id == unit_id).scalar_subquery()
+            )
+        )
+        stmt = stmt.where(EnterpriseIssue.unit_id.in_(below))
     if step_due == "overdue":
         stmt = stmt.where(EnterpriseIssue.step_due_at < utcnow())
     elif step_due == "week":

@@ -16,7 +16,17 @@ from crm.api.resources import (
     visits,
 )
 
-BLUEPRINTS = [enterprises.blp, issues.blp, issue_steps.blp, projects.blp, project_progress.blp]
-BLUEPRINTS += [reports.blp, targets.blp]
-# Under an enterprise: its contacts, visits, follow-ups and file.
-BLUEPRINTS += [contacts.blp, visits.blp, follow_ups.blp, timeline.blp]
+BLUEPRINTS = [
+    enterprises.blp,
+    issues.blp,
+    issue_steps.blp,
+    projects.blp,
+    project_progress.blp,
+    reports.blp,
+    targets.blp,
+    # Under an enterprise: its contacts, visits, follow-ups and file.
+    contacts.blp,
+    visits.blp,
+    follow_ups.blp,
+    timeline.blp,
+]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -15,6 +14,7 @@ from crm.access import current_access
 from crm.api.base import resource, token_user, write
 from crm.api.etag import IF_MATCH_PARAMETER, etag_header, expected_version
 from crm.api.pagination import PageArgs, keyset_page, link_header, page_schema
+from crm.api.resources.lookups import NOT_ALLOWED
 from crm.api.schemas import RefSchema
 from crm.models import FollowUp, FollowUpStatus, User
 from crm.visits import services
@@ -26,7 +26,6 @@ blp = resource(
 )
 
 _STATUSES = [status.value for status in FollowUpStatus]
-_NOT_ONE_OF = _l("Not one of the allowed values.")
 
 
 class FollowUpSchema(ma.Schema):
@@ -49,7 +48,7 @@ class FollowUpSchema(ma.Schema):
 class FollowUpListArgs(PageArgs):
     who = ma.fields.String(
         load_default="mine",
-        validate=ma.validate.OneOf(["mine", "all"], error=_NOT_ONE_OF),
+        validate=ma.validate.OneOf(["mine", "all"], error=NOT_ALLOWED),
         metadata={
             "description": "mine: those you own; all: everyone's in your units "
             "(managers, leaders and admins — others get their own, as on the page)"
@@ -57,10 +56,10 @@ class FollowUpListArgs(PageArgs):
     )
     status = ma.fields.String(
         load_default=FollowUpStatus.OPEN.value,
-        validate=ma.validate.OneOf(_STATUSES, error=_NOT_ONE_OF),
+        validate=ma.validate.OneOf(_STATUSES, error=NOT_ALLOWED),
     )
     due = ma.fields.String(
-        validate=ma.validate.OneOf(["overdue", "week", "escalated"], error=_NOT_ONE_OF),
+        validate=ma.validate.OneOf(["overdue", "week", "escalated"], error=NOT_ALLOWED),
         metadata={
             "description": "overdue: open and due before today; week: due from today "
             "to Sunday; escalated: raised to a manager"
@@ -70,7 +69,7 @@ class FollowUpListArgs(PageArgs):
 
 class EnterpriseFollowUpArgs(PageArgs):
     status = ma.fields.String(
-        validate=ma.validate.OneOf(_STATUSES, error=_NOT_ONE_OF),
+        validate=ma.validate.OneOf(_STATUSES, error=NOT_ALLOWED),
         metadata={"description": "left out: open and done"},
     )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from sqlalchemy import select
 
 from crm.access import Action, current_access
 from crm.api.base import checked_first, resource, token_user, write
@@ -26,7 +25,6 @@ from crm.models import (
     User,
     Visit,
 )
-from crm.visits.services import active_users
 
 blp = resource("issues", "", "Enterprise issues (诉求) and their workflow.")
 
@@ -129,13 +127,17 @@ def issue_or_abort(issue_id: int, action: Action = Action.READ) -> EnterpriseIss
 
 def assignee_or_422(raw_id, current: User | None, field: str = "assignee_id") -> User | None:
     """An active user (as the form offers), or the one already assigned."""
-    return chosen(User, raw_id, field, lambda user: user == current or user in active_users())
+    return chosen(User, raw_id, field, lambda user: user == current or user.active)
 
 
 def unit_or_422(raw_id, current: OrgUnit | None, field: str = "unit_id") -> OrgUnit | None:
     """One of the caller's active units (as the form offers), or the one already set."""
-    units = list(db.session.execute(current_access().units()).scalars())
-    return chosen(OrgUnit, raw_id, field, lambda unit: unit == current or unit in units)
+
+    def offered(unit: OrgUnit) -> bool:
+        mine = current_access().units().where(OrgUnit.id == unit.id)
+        return db.session.execute(mine).first() is not None
+
+    return chosen(OrgUnit, raw_id, field, lambda unit: unit == current or offered(unit))
 
 
 def _fields(data: dict, issue: EnterpriseIssue | None) -> dict:
@@ -154,19 +156,15 @@ def _fields(data: dict, issue: EnterpriseIssue | None) -> dict:
 
 
 def _list(args: dict, *conditions):
-    unit = db.session.get(OrgUnit, args["unit_id"]) if args.get("unit_id") else None
     stmt = services.issues_query(
         current_access().enterprise_scope(),
         status=args.get("status"),
         category=args.get("category"),
         overdue_only=bool(args.get("overdue")),
         step_due=args.get("step_due"),
+        assignee_id=args.get("assignee_id"),
+        unit_id=args.get("unit_id"),
     ).order_by(None)
-    if args.get("unit_id"):
-        below = select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path)) if unit else []
-        stmt = stmt.where(EnterpriseIssue.unit_id.in_(below))
-    if args.get("assignee_id"):
-        stmt = stmt.where(EnterpriseIssue.assignee_id == args["assignee_id"])
     page = keyset_page(
         stmt.where(*conditions),
         [EnterpriseIssue.id],

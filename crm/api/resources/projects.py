@@ -15,10 +15,9 @@ from crm.access import Action, current_access
 from crm.api.base import checked_first, resource, token_user, write
 from crm.api.etag import IF_MATCH_PARAMETER, etag_header, expected_version
 from crm.api.pagination import PageArgs, keyset_page, link_header, page_schema
-from crm.api.resources.lookups import Amount, chosen, derived, rate_number
+from crm.api.resources.lookups import Amount, api_field_names, chosen, derived, rate_number
 from crm.api.schemas import Id, RefSchema
 from crm.clock import local_today
-from crm.errors import ServiceError
 from crm.models import (
     PUBLIC_FIELDS,
     AttractionChannel,
@@ -190,23 +189,20 @@ def _fields(data: dict, project: Project | None) -> dict:
     return fields
 
 
+# The services name related fields as their forms do (``county``); the body says ``county_id``.
 RENAMED = {name: f"{name}_id" for name in (*UNIT_FIELDS, "industry")}
-
-
-def renamed(call):
-    """The services name related fields as their forms do (``county``); the body says ``county_id``."""
-    try:
-        return call()
-    except ServiceError as error:
-        error.field = RENAMED.get(error.field, error.field)
-        raise
 
 
 def _list(args: dict, *conditions):
     stmt = (
         current_access()
         .projects()
-        .options(joinedload(Project.county))
+        .options(
+            *(
+                joinedload(getattr(Project, name))
+                for name in ("enterprise", "industry", *UNIT_FIELDS)
+            )
+        )
         .where(
             *queries.list_conditions(
                 today=local_today(),
@@ -260,17 +256,18 @@ class EnterpriseProjects(MethodView):
         enterprise = current_access().enterprise_or_abort(enterprise_id, Action.EDIT)
         fields = _fields(data, None)
         actor = token_user()
-        project = write(
-            lambda: renamed(
-                lambda: services.create_project(
+
+        def create():
+            with api_field_names(RENAMED):
+                return services.create_project(
                     enterprise,
                     actor=actor,
                     stage=data["stage"],
                     stage_on=data.get("stage_on"),
                     **fields,
                 )
-            )
-        )
+
+        project = write(create)
         return project, 201, etag_header(project)
 
 
@@ -296,13 +293,14 @@ class ProjectItem(MethodView):
         version = expected_version(project)
         fields = _fields(data, project)
         actor = token_user()
-        write(
-            lambda: renamed(
-                lambda: services.update_project(
+
+        def update():
+            with api_field_names(RENAMED):
+                return services.update_project(
                     project, actor=actor, expected_version=version, **fields
                 )
-            )
-        )
+
+        write(update)
         return project, 200, etag_header(project)
 
     @blp.response(204)

@@ -16,10 +16,8 @@ from crm.access import Action, current_access
 from crm.api.base import checked_first, resource, token_user, write
 from crm.api.etag import IF_MATCH_PARAMETER, etag_header, expected_version
 from crm.api.pagination import PageArgs, keyset_page, link_header, page_schema
-from crm.api.resources.lookups import api_field_names, users_by_id
+from crm.api.resources.lookups import NOT_ALLOWED, api_field_names, records_by_id, users_by_id
 from crm.api.schemas import Id, RefSchema
-from crm.errors import ServiceError
-from crm.extensions import db
 from crm.models import Contact, Flag, FollowUpStatus, User, Visit, VisitKind
 from crm.visits import services
 
@@ -32,7 +30,6 @@ blp = resource(
 
 _KINDS = [kind.value for kind in VisitKind]
 _FLAGS = [flag.value for flag in Flag]
-_NOT_ONE_OF = _l("Not one of the allowed values.")
 _LONG_TEXT = ma.validate.Length(max=20000)
 
 
@@ -51,7 +48,7 @@ class FollowUpBriefSchema(ma.Schema):
 class VisitSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     enterprise = ma.fields.Nested(RefSchema, dump_only=True)
-    kind = ma.fields.String(validate=ma.validate.OneOf(_KINDS, error=_NOT_ONE_OF))
+    kind = ma.fields.String(validate=ma.validate.OneOf(_KINDS, error=NOT_ALLOWED))
     visit_date = ma.fields.Date(metadata={"description": "at most one day ahead"})
     place = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
     summary = ma.fields.String(
@@ -64,7 +61,7 @@ class VisitSchema(ma.Schema):
         metadata={"description": "what the enterprise is worried about or asks for"},
     )
     flag = ma.fields.String(
-        validate=ma.validate.OneOf(_FLAGS, error=_NOT_ONE_OF),
+        validate=ma.validate.OneOf(_FLAGS, error=NOT_ALLOWED),
         metadata={"description": "red: urgent (may leave, close, blocked); yellow: important"},
     )
     participants = ma.fields.List(
@@ -97,7 +94,7 @@ class VisitWriteSchema(VisitSchema):
 
 
 class VisitCreateSchema(VisitWriteSchema):
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(_KINDS, error=_NOT_ONE_OF))
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(_KINDS, error=NOT_ALLOWED))
     visit_date = ma.fields.Date(required=True)
     summary = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20000))
     participant_ids = ma.fields.List(
@@ -119,8 +116,8 @@ class VisitCreateSchema(VisitWriteSchema):
 
 
 class VisitListArgs(PageArgs):
-    kind = ma.fields.String(validate=ma.validate.OneOf(_KINDS, error=_NOT_ONE_OF))
-    flag = ma.fields.String(validate=ma.validate.OneOf(_FLAGS, error=_NOT_ONE_OF))
+    kind = ma.fields.String(validate=ma.validate.OneOf(_KINDS, error=NOT_ALLOWED))
+    flag = ma.fields.String(validate=ma.validate.OneOf(_FLAGS, error=NOT_ALLOWED))
 
 
 _NAMES = {
@@ -132,15 +129,7 @@ _NAMES = {
 
 def _contacts(ids: list[int]) -> list[Contact]:
     """Contacts by id; an unknown id is refused here, another enterprise's by the service."""
-    ids = list(dict.fromkeys(ids))
-    if not ids:
-        return []
-    found = {
-        c.id: c for c in db.session.execute(select(Contact).where(Contact.id.in_(ids))).scalars()
-    }
-    if len(found) != len(ids):
-        raise ServiceError(_l("Choose contacts of this enterprise."), "contacts_met")
-    return [found[i] for i in ids]
+    return records_by_id(Contact, ids, "contacts_met", _l("Choose contacts of this enterprise."))
 
 
 def _visit_fields(data: dict, visit: Visit | None = None) -> dict:
