@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Select, event, false, or_, select, true
 from sqlalchemy.orm import Session, attributes
 
 from crm.extensions import db
-from crm.models import Enterprise, FollowUp, OrgUnit, Project, Role, User
+from crm.models import Enterprise, FollowUp, ImportJob, OrgUnit, Project, Role, User, user_unit
 
 
 class Action(StrEnum):
@@ -225,6 +225,38 @@ class Access:
         if unit is None or not (self.sees_everything or unit.id in self.unit_ids):
             abort(404)
         return unit
+
+    # -- import jobs -----------------------------------------------------------
+    def import_jobs(self) -> Select:
+        """Import jobs this user may see: every job for admins and leaders; for
+        others their own and those started by people of their units (and below)."""
+        if self.user is None:
+            return select(ImportJob).where(false())
+        stmt = select(ImportJob)
+        if not self.sees_everything:
+            colleagues = select(user_unit.c.user_id).where(
+                user_unit.c.unit_id.in_(self.unit_ids or {0})
+            )
+            stmt = stmt.where(
+                or_(
+                    ImportJob.created_by_id == self.user.id, ImportJob.created_by_id.in_(colleagues)
+                )
+            )
+        return stmt
+
+    def import_job_or_abort(self, job_id: int) -> ImportJob:
+        """A job this user sees (else 404) and, being an importer, may work on (else 403).
+
+        Importing is for admins and managers; managers' rows are checked one by one
+        against their units when the rows are read.
+        """
+        job = db.session.execute(
+            self.import_jobs().where(ImportJob.id == job_id)
+        ).scalar_one_or_none()
+        if job is None:
+            abort(404)
+        self.require(Action.MANAGE)
+        return job
 
     # -- units and people ------------------------------------------------------
     def units(self) -> Select:

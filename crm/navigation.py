@@ -32,7 +32,7 @@ def nav_items() -> list[tuple[str, str]]:
             continue
         if needs == "admin" and not access.is_admin:
             continue
-        # Imports: admins and managers (crm.imports.jobs.may_import).
+        # Imports: admins and managers (Access.import_job_or_abort).
         if needs == "importer" and not access.role_allows(Action.MANAGE):
             continue
         items.append((endpoint, text))

@@ -126,7 +126,7 @@ def test_the_same_file_again_needs_a_confirmation(db, client_for, world):
     assert count(db, Enterprise) == 1
 
 
-def test_a_failure_leaves_nothing_half_saved(db, client_for, world, monkeypatch):
+def test_a_failure_leaves_nothing_half_saved(db, client_for, world, make_user, monkeypatch):
     """The second batch fails after the first was written: nothing is kept, the page says why."""
     from crm.imports import enterprise_batch, rows
 
@@ -149,9 +149,11 @@ def test_a_failure_leaves_nothing_half_saved(db, client_for, world, monkeypatch)
     assert calls[0] == 2 and len(calls) == 2  # the first batch was written before the failure
     assert job.status == ImportStatus.FAILED and "disk full" in job.error
     assert count(db, Enterprise) == 0 and count(db, TimelineEvent) == 0
-    assert "The import failed; nothing was saved." in client.get(f"/imports/{job_id}").get_data(
-        as_text=True
-    )
+    page = client.get(f"/imports/{job_id}").get_data(as_text=True)
+    assert f"nothing was saved. Please tell an administrator (import {job_id})" in page
+    assert "disk full" not in page  # what broke is for administrators
+    admin_page = client_for(make_user(Role.ADMIN)).get(f"/imports/{job_id}").get_data(as_text=True)
+    assert "RuntimeError: disk full" in admin_page
 
 
 def test_staff_and_leaders_may_not_import(db, client_for, world, make_user):
@@ -318,3 +320,18 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again(app, db, client_for, 
     )
     db.session.commit()
     assert jobs.stranded() == [(job_id, "preview")]
+
+
+def test_jobs_are_seen_by_their_units_and_by_global_roles(db, client_for, world, make_user):
+    """A manager sees the jobs of people of their units; another county's manager neither
+    finds them in the list nor opens them (404); the admin sees all."""
+    data = xlsx_bytes([HEADER, [code(1), "企业1有限公司", None]])
+    job_id = _previewed(client_for(world["manager"]), db, data, filename="翠屏导入.xlsx")
+    colleague = make_user(Role.MANAGER, [world["a"]], locale="en")
+    stranger = make_user(Role.MANAGER, [world["b"]], locale="en")
+
+    for user, sees in ((colleague, True), (stranger, False), (world["admin"], True)):
+        client = client_for(user)
+        assert ("翠屏导入.xlsx" in client.get("/imports/").get_data(as_text=True)) is sees
+        assert client.get(f"/imports/{job_id}").status_code == (200 if sees else 404)
+        assert client.get(f"/imports/{job_id}/progress").status_code == (200 if sees else 404)

@@ -24,7 +24,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from crm.access import Access, Action
+from crm.access import Access
 from crm.documents.storage import KEY_RE, FileTooLarge, LocalFileStorage, delete_unless_committed
 from crm.errors import ServiceError
 from crm.extensions import db
@@ -59,29 +59,6 @@ def file_path(job: ImportJob) -> Path:
     if not KEY_RE.match(job.storage_key or ""):
         raise ValueError(f"not a storage key: {job.storage_key!r}")
     return storage().root / job.storage_key
-
-
-# -- who --------------------------------------------------------------------------------
-
-
-def may_import(access: Access) -> bool:
-    """Admins and managers (managers into their own units and below: checked row by row)."""
-    return access.role_allows(Action.MANAGE)
-
-
-def may_see(access: Access, job: ImportJob) -> bool:
-    """Admins and leaders see every job; others the jobs of people of their units, and their own."""
-    if access.user is None:
-        return False
-    if access.sees_everything or job.created_by_id == access.user.id:
-        return True
-    creator = job.created_by
-    return creator is not None and any(u.id in access.unit_ids for u in creator.units)
-
-
-def visible_jobs(access: Access, limit: int = 50) -> list[ImportJob]:
-    stmt = select(ImportJob).order_by(ImportJob.id.desc()).limit(limit * 4)
-    return [job for job in db.session.execute(stmt).scalars() if may_see(access, job)][:limit]
 
 
 # -- upload and mapping -----------------------------------------------------------------
@@ -157,6 +134,26 @@ def set_mapping(
 
 def is_large(job: ImportJob) -> bool:
     return job.estimated_rows > LARGE_ROWS
+
+
+def start_preview(job: ImportJob) -> None:
+    """Check the rows now (small file) or in a task (large file; the page shows progress)."""
+    if is_large(job):
+        from tasks.imports import preview_import
+
+        preview_import.delay(job.id)
+    else:
+        build_preview(job.id)
+
+
+def start_run(job: ImportJob) -> None:
+    """Import the rows now (small file) or in a task (large file; the page shows progress)."""
+    if is_large(job):
+        from tasks.imports import run_import
+
+        run_import.delay(job.id)
+    else:
+        run(job.id)
 
 
 # -- checking and importing the rows ------------------------------------------------------

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from crm.access import current_access
+from crm.access import Action, current_access
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.imports import jobs, progress
@@ -22,26 +22,24 @@ IN_PROGRESS = (ImportStatus.MAPPED, ImportStatus.QUEUED, ImportStatus.RUNNING)
 
 def _require_importer():
     access = current_access()
-    if not jobs.may_import(access):
-        abort(403)
+    access.require(Action.MANAGE)
     return access
 
 
 def _job_or_abort(job_id: int) -> ImportJob:
-    access = current_access()
-    job = db.session.get(ImportJob, job_id)
-    if job is None or not jobs.may_see(access, job):
-        abort(404)
-    if not jobs.may_import(access):
-        abort(403)
-    return job
+    return current_access().import_job_or_abort(job_id)
+
+
+def _recent_jobs(access, limit: int = 50) -> list[ImportJob]:
+    stmt = access.import_jobs().order_by(ImportJob.id.desc()).limit(limit)
+    return list(db.session.execute(stmt).scalars())
 
 
 @bp.route("/", methods=["GET"])
 @login_required
 def index():
     access = _require_importer()
-    return render_template("imports/index.html", jobs=jobs.visible_jobs(access), kinds=KIND_LABELS)
+    return render_template("imports/index.html", jobs=_recent_jobs(access), kinds=KIND_LABELS)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -85,7 +83,7 @@ def mapping(job_id):
             invalid_status=422,
         )
         if outcome.saved:
-            _check(job)
+            jobs.start_preview(job)
             return redirect(url_for("imports.detail", job_id=job.id))
         status = outcome.status
     elif form.is_submitted():
@@ -102,28 +100,25 @@ def mapping(job_id):
     )
 
 
-def _check(job: ImportJob) -> None:
-    """Check the rows now (small file) or in a task (large file; the page shows progress)."""
-    if jobs.is_large(job):
-        from tasks.imports import preview_import
-
-        preview_import.delay(job.id)
-    else:
-        jobs.build_preview(job.id)
-
-
 @bp.route("/<int:job_id>", methods=["GET"])
 @login_required
 def detail(job_id):
     job = _job_or_abort(job_id)
+    return _detail_page(job, SubmitForm())
+
+
+def _detail_page(job: ImportJob, form: SubmitForm):
+    in_progress = job.status in IN_PROGRESS
     return render_template(
         "imports/detail.html",
         job=job,
-        form=SubmitForm(),
+        form=form,
         kinds=KIND_LABELS,
         on_existing=ON_EXISTING_LABELS,
-        in_progress=job.status in IN_PROGRESS,
-        progress=progress.read(job.id),
+        in_progress=in_progress,
+        progress=progress.read(job.id) if in_progress else {},
+        # What broke is for administrators; everyone else reads that it broke.
+        error_detail=job.error if current_access().is_admin else None,
     )
 
 
@@ -140,25 +135,9 @@ def commit(job_id):
     except ServiceError as error:
         db.session.rollback()
         show_service_error(form, error)
-        return (
-            render_template(
-                "imports/detail.html",
-                job=job,
-                form=form,
-                kinds=KIND_LABELS,
-                on_existing=ON_EXISTING_LABELS,
-                in_progress=False,
-                progress={},
-            ),
-            409,
-        )
+        return _detail_page(job, form), 409
     if submitted:
-        if jobs.is_large(job):
-            from tasks.imports import run_import
-
-            run_import.delay(job.id)
-        else:
-            jobs.run(job.id)
+        jobs.start_run(job)
     # A second submit of the same preview lands here too: the same job page, nothing twice.
     return redirect(url_for("imports.detail", job_id=job.id))
 
