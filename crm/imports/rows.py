@@ -391,7 +391,9 @@ class FundsRows(Rows):
     def handle(self, rows: list[Row]) -> list[Outcome]:
         numbers = {r.values.get("platform_number") for r in rows} - {None}
         projects = lookups.projects_by_number(numbers)
-        return [self._one(row, projects) for row in rows]
+        months = {m.replace(day=1) for r in rows if (m := r.values.get("month"))}
+        reported = self._reported([p.id for p in projects.values()], months)
+        return [self._one(row, projects, reported) for row in rows]
 
     def title(self, row: Row) -> str:
         month = row.values.get("month")
@@ -401,7 +403,7 @@ class FundsRows(Rows):
             if p
         )
 
-    def _one(self, row: Row, projects) -> Outcome:
+    def _one(self, row: Row, projects, reported_so_far) -> Outcome:
         if row.reasons:
             return Outcome(row.number, REFUSE, self.title(row), row.reasons)
         number, month, source = (row.values[k] for k in ("platform_number", "month", "source"))
@@ -419,7 +421,9 @@ class FundsRows(Rows):
         if dup := self.duplicate(row, (number, month, source)):
             return dup
         note = row.values.get("note")
-        reported = self._reported(project.id, month, source)
+        # A second row for the same key in this chunk is refused as a duplicate
+        # above, so what was reported before the chunk is still the truth here.
+        reported = reported_so_far.get((project.id, month.replace(day=1), source))
         if reported is None:
             return self.guarded(
                 row,
@@ -456,22 +460,28 @@ class FundsRows(Rows):
         )
 
     @staticmethod
-    def _reported(project_id: int, month: date, source) -> tuple[Decimal, FundsEntry] | None:
-        month = month.replace(day=1)
-        condition = (
-            FundsEntry.project_id == project_id,
-            FundsEntry.month == month,
-            FundsEntry.source == source,
-        )
-        total = db.session.execute(
-            select(func.sum(FundsEntry.amount_wan)).where(*condition)
-        ).scalar()
-        if total is None:
-            return None
-        last = db.session.execute(
-            select(FundsEntry).where(*condition).order_by(FundsEntry.id.desc()).limit(1)
-        ).scalar_one()
-        return Decimal(total), last
+    def _reported(project_ids: list[int], months: set[date]) -> dict[tuple, tuple]:
+        """(project id, month, source) -> (total so far, last entry), for a whole chunk
+        in two queries."""
+        if not project_ids or not months:
+            return {}
+        key = (FundsEntry.project_id, FundsEntry.month, FundsEntry.source)
+        totals = db.session.execute(
+            select(*key, func.sum(FundsEntry.amount_wan), func.max(FundsEntry.id))
+            .where(FundsEntry.project_id.in_(project_ids), FundsEntry.month.in_(months))
+            .group_by(*key)
+        ).all()
+        last_ids = [last_id for *_key, _total, last_id in totals]
+        last = {
+            entry.id: entry
+            for entry in db.session.execute(
+                select(FundsEntry).where(FundsEntry.id.in_(last_ids))
+            ).scalars()
+        }
+        return {
+            (project_id, month, source): (Decimal(total), last[last_id])
+            for project_id, month, source, total, last_id in totals
+        }
 
 
 HANDLERS = {
