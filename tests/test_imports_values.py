@@ -238,3 +238,17 @@ def test_workbook_helper_writes_numbers_as_text(tmp_path):
     path.write_bytes(data)
     rows = list(reading.data_rows(path, "t.xlsx", 1, 2))
     assert rows == [(2, ("甲", "1,234.5"))]
+
+
+def test_descriptions_keep_their_line_breaks_and_names_do_not():
+    cell = "  主营：锂电池\r\n\r\n  年产值　５亿元 \n"
+    assert values.paragraph(cell) == "主营:锂电池\n\n年产值 5亿元"  # NFKC, as names
+    assert values.text(cell) == "主营:锂电池 年产值 5亿元"
+    assert values.paragraph("  \n ") is None
+    descriptions = [
+        f.parse
+        for kind in (ImportKind.ENTERPRISES, ImportKind.PROJECTS)
+        for f in mapping.FIELDS[kind]
+        if f.key == "description"
+    ]
+    assert descriptions == ["paragraph", "paragraph"]

@@ -151,6 +151,8 @@ class CellReader:
         kind = f.parse
         if kind == "text":
             return values.text(cell)
+        if kind == "paragraph":
+            return values.paragraph(cell)
         if kind == "code":
             text = values.text(cell)
             return clean_credit_code(text) if text else None

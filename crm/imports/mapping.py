@@ -114,7 +114,10 @@ FIELDS: dict[ImportKind, list[Field]] = {
         ),
         Field("chamber", _l("Chamber of commerce"), "chamber", ("所属商会", "商会", "chamber")),
         Field(
-            "description", _l("Description"), "text", ("企业简介", "简介", "description", *NOTES)
+            "description",
+            _l("Description"),
+            "paragraph",
+            ("企业简介", "简介", "description", *NOTES),
         ),
     ],
     ImportKind.CONTACTS: [
@@ -141,7 +144,7 @@ FIELDS: dict[ImportKind, list[Field]] = {
             "yes_no",
             ("是否主要联系人", "主要联系人", "main contact"),
         ),
-        Field("notes", _l("Notes"), "text", NOTES),
+        Field("notes", _l("Notes"), "paragraph", NOTES),
     ],
     ImportKind.PROJECTS: [
         PLATFORM_NUMBER,
@@ -202,7 +205,7 @@ FIELDS: dict[ImportKind, list[Field]] = {
             "day",
             ("计划开工日期", "计划开工", "planned start"),
         ),
-        Field("description", _l("Description"), "text", ("项目简介", "简介", "description")),
+        Field("description", _l("Description"), "paragraph", ("项目简介", "简介", "description")),
     ],
     ImportKind.FUNDS: [
         Field(
@@ -223,7 +226,7 @@ FIELDS: dict[ImportKind, list[Field]] = {
             ("到位资金", "到位金额", "金额", "funds in place", "amount"),
             required=True,
         ),
-        Field("note", _l("Note"), "text", NOTES),
+        Field("note", _l("Note"), "paragraph", NOTES),
     ],
 }
 

@@ -53,6 +53,15 @@ def text(value) -> str | None:
     return normal(value) or None
 
 
+def paragraph(value) -> str | None:
+    """Longer text (descriptions, notes): like ``text`` line by line, keeping the
+    line breaks people typed in the cell (the web forms keep them too)."""
+    if value is None:
+        return None
+    lines = [normal(line) for line in str(value).splitlines()]
+    return "\n".join(lines).strip() or None
+
+
 def amount(value) -> Decimal | None:
     if value is None or value == "":
         return None
