@@ -20,6 +20,77 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_number(name: str, default, kind):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {value!r}") from None
+
+
+def _env_int(name: str, default: int) -> int:
+    return _env_number(name, default, int)
+
+
+def _env_float(name: str, default: float) -> float:
+    return _env_number(name, default, float)
+
+
+def _is_redis(url: str | None) -> bool:
+    return bool(url) and url.split(":", 1)[0] in {"redis", "rediss"}
+
+
+def _engine_options(database_url: str) -> dict:
+    """Pool settings for a server database (SQLite has no server to pool connections to).
+
+    Each gunicorn worker process and each Celery worker has its own pool, so the
+    server sees up to processes × (DB_POOL_SIZE + DB_MAX_OVERFLOW) connections.
+    """
+    options: dict = {"pool_pre_ping": True}
+    if database_url.startswith("sqlite"):
+        return options
+    options.update(
+        pool_size=_env_int("DB_POOL_SIZE", 5),
+        max_overflow=_env_int("DB_MAX_OVERFLOW", 5),
+        pool_timeout=_env_float("DB_POOL_TIMEOUT", 30.0),
+        # Below the usual idle timeouts of firewalls and PgBouncer.
+        pool_recycle=_env_int("DB_POOL_RECYCLE", 1800),
+    )
+    if database_url.startswith("postgresql"):
+        # An unreachable host fails in seconds instead of the kernel's two minutes.
+        options["connect_args"] = {"connect_timeout": _env_int("DB_CONNECT_TIMEOUT", 10)}
+    return options
+
+
+def _beat_settings(broker_url: str) -> dict:
+    """A beat that takes a lock in Redis (celery-redbeat), so a second beat only waits.
+
+    With a Redis broker (or REDBEAT_REDIS_URL), beat keeps its schedule and a lock
+    in Redis: the beat holding the lock schedules, any other waits and takes over
+    BEAT_LOCK_TIMEOUT seconds after the holder died. BEAT_LOCK=off keeps Celery's
+    file scheduler (every beat schedules; the reminder rows still send once). The
+    embedded default (filesystem broker) has no Redis and keeps the file scheduler.
+    """
+    redis_url = os.environ.get("REDBEAT_REDIS_URL") or (
+        broker_url if _is_redis(broker_url) else None
+    )
+    if redis_url is None and _is_redis(os.environ.get("REDIS_URL")):
+        redis_url = os.environ["REDIS_URL"]
+    # The lock is extended at every tick; a tick comes at least every loop interval.
+    settings: dict = {"beat_max_loop_interval": _env_float("BEAT_MAX_LOOP_INTERVAL", 5.0)}
+    if redis_url is None or not _env_bool("BEAT_LOCK", True):
+        return settings
+    settings.update(
+        beat_scheduler="crm.beat_lock:LockedBeatScheduler",
+        redbeat_redis_url=redis_url,
+        redbeat_key_prefix=os.environ.get("REDBEAT_KEY_PREFIX", "crm:redbeat:"),
+        redbeat_lock_timeout=_env_int("BEAT_LOCK_TIMEOUT", 30),
+    )
+    return settings
+
+
 def _secret_key(instance_path: Path) -> str:
     """SECRET_KEY from the environment, else one generated once and kept on disk.
 
@@ -72,8 +143,6 @@ class Config:
         "ofd",
         "wps",
     ]
-
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -134,6 +203,10 @@ class Config:
                 "control_folder": str(queue_dir / "control"),
             }
 
+        engine_options = _engine_options(database_url)
+        # Processes per worker; unset: Celery's default, one per CPU core.
+        concurrency = _env_int("CELERY_WORKER_CONCURRENCY", 0)
+
         # Tests pass small values to make a lapsed claim and a retry visible in seconds.
         sweep_seconds = float(os.environ.get("REMINDER_SWEEP_SECONDS", "60"))
         claim_lease_seconds = float(os.environ.get("REMINDER_CLAIM_LEASE_SECONDS", "600"))
@@ -141,6 +214,11 @@ class Config:
         return {
             "SECRET_KEY": _secret_key(instance_path),
             "SQLALCHEMY_DATABASE_URI": database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            # Reverse proxies in front of the app (nginx: 1): ProxyFix trusts this many
+            # X-Forwarded-For/-Proto/-Host/-Port/-Prefix hops. 0 trusts none; never more
+            # than really sit in front, or clients could forge their address.
+            "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
             "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
             "MAIL_OUTBOX": os.environ.get("MAIL_OUTBOX") or str(instance_path / "outbox"),
             "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
@@ -159,6 +237,8 @@ class Config:
                 "worker_prefetch_multiplier": 1,
                 "timezone": "Asia/Shanghai",
                 "beat_schedule_filename": str(instance_path / "celerybeat-schedule"),
+                **_beat_settings(broker_url),
+                **({"worker_concurrency": concurrency} if concurrency else {}),
                 "beat_schedule": {
                     "heartbeat": {"task": "tasks.maintenance.heartbeat", "schedule": 60.0},
                     "reminders-sweep": {

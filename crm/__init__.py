@@ -20,6 +20,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         template_folder=str(ROOT / "templates"),
     )
     configure_settings(app, config_name, overrides or {})
+    configure_proxies(app)
     configure_extensions(app)
     configure_celery(app)
     configure_blueprints(app)
@@ -34,6 +35,21 @@ def configure_settings(app: Flask, config_name: str, overrides: dict) -> None:
     app.config.from_object(config_class)
     app.config.update(config_class.from_environment(Path(app.instance_path)))
     app.config.update(overrides)
+
+
+def configure_proxies(app: Flask) -> None:
+    """Behind nginx, take the client's address and scheme from the proxy's headers.
+
+    The login throttle counts failures per client address and links are built with
+    the request's scheme: both are wrong without this when a proxy sits in front.
+    """
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
 
 
 def configure_extensions(app: Flask) -> None:

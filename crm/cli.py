@@ -284,6 +284,71 @@ def demo_load(if_empty: bool):
             _fail(exc.message)
 
 
+# -- crm check, backup, restore ------------------------------------------------------
+@crm_group.command("check")
+def check():
+    """Check settings, database, broker, mail and upload folder; exit 1 on any failure."""
+    from flask import current_app
+
+    from crm.ops.check import run_checks
+
+    results = run_checks(current_app._get_current_object())
+    for result in results:
+        click.echo(result.line())
+    failed = [r for r in results if r.status == "FAIL"]
+    if failed:
+        click.echo(f"{len(failed)} check(s) failed.", err=True)
+        sys.exit(1)
+
+
+@contextmanager
+def _backup_errors():
+    """The administrator's errors (no pg_dump, data in the way, no database): one line each."""
+    from sqlalchemy.exc import OperationalError
+
+    from crm.ops.backup import BackupError
+
+    try:
+        yield
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OperationalError as exc:
+        raise click.ClickException(
+            "cannot reach the database (DATABASE_URL): " + str(exc.orig).strip().splitlines()[0]
+        ) from None
+
+
+@crm_group.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup(path: Path):
+    """Write database, uploaded files and a manifest of row counts into one archive at PATH."""
+    from crm.ops.backup import create_backup
+
+    with _backup_errors():
+        manifest = create_backup(path)
+    rows = sum(manifest["tables"].values())
+    click.echo(
+        f"backup written to {path}: {len(manifest['tables'])} tables, {rows} rows, "
+        f"{len(manifest['uploads'])} uploaded files"
+    )
+
+
+@crm_group.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+def restore(path: Path, force: bool):
+    """Restore an archive made by 'crm backup' (stop web, worker and beat first)."""
+    from crm.ops.backup import restore_backup
+
+    with _backup_errors():
+        manifest = restore_backup(path, force=force)
+    rows = sum(manifest["tables"].values())
+    click.echo(
+        f"restored {path} (made {manifest['created_at']}): {len(manifest['tables'])} tables, "
+        f"{rows} rows and {len(manifest['uploads'])} uploaded files verified"
+    )
+
+
 # -- crm serve ---------------------------------------------------------------------
 def server_commands(host: str, port: int, *, with_worker: bool) -> list[tuple[str, list[str]]]:
     """(name, argv) of the web server and, unless left out, the Celery worker and beat."""
