@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, get_locale, gettext
+from flask_babel import format_date, format_datetime, get_locale, gettext, to_user_timezone
 
 from crm import labels
 
@@ -23,7 +23,8 @@ def date_text(value: date | str | None) -> str:
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
     if isinstance(value, datetime):
-        value = value.date()
+        # A moment (stored in UTC) falls on the bureau's local day, not on UTC's.
+        value = to_user_timezone(value).date()
     if _is_chinese():
         return f"{value.year}年{value.month}月{value.day}日"
     return format_date(value, "d MMM y")
