@@ -43,8 +43,11 @@ def register(app: Flask) -> None:
         return _error(
             error,
             404,
-            _("Not found"),
-            _("The page or record does not exist, or is outside your units."),
+            _("Not found, or not yours to see"),
+            _(
+                "The page or record does not exist, or belongs to units you have no access to. "
+                "If you need it, ask a manager of those units or an administrator."
+            ),
         )
 
     @app.errorhandler(413)

@@ -36,7 +36,10 @@ def test_other_county_is_refused(ui, make_unit, make_user, make_enterprise):
         ("issue", f"/issues/{issue.id}"),
     ]:
         ui.goto(path, status=404)
-        refusal = ui.t("The page or record does not exist, or is outside your units.")
+        refusal = ui.t(
+            "The page or record does not exist, or belongs to units you have no access to. "
+            "If you need it, ask a manager of those units or an administrator."
+        )
         assert page.get_by_text(refusal, exact=True).is_visible(), path
         html = page.content()
         leaked = [s for s in secrets if s in html]

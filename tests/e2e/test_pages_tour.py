@@ -44,6 +44,8 @@ def test_tour_of_enterprise_pages(ui, make_unit, make_user, make_enterprise):
     ui.login(manager)
     ui.step("home-with-data")
     for name, path in [
+        # As a manager: the file shows the delete button staff never see.
+        ("file-as-manager", f"/enterprises/{enterprise.id}"),
         ("enterprise-new", "/enterprises/new"),
         ("enterprise-edit", f"/enterprises/{enterprise.id}/edit"),
         ("contact-new", f"/enterprises/{enterprise.id}/contacts/new"),
