@@ -208,8 +208,11 @@ class Config:
         concurrency = _env_int("CELERY_WORKER_CONCURRENCY", 0)
 
         # Tests pass small values to make a lapsed claim and a retry visible in seconds.
-        sweep_seconds = float(os.environ.get("REMINDER_SWEEP_SECONDS", "60"))
-        claim_lease_seconds = float(os.environ.get("REMINDER_CLAIM_LEASE_SECONDS", "600"))
+        sweep_seconds = _env_float("REMINDER_SWEEP_SECONDS", 60.0)
+        # A queued send lost with a dead worker or a restarted Redis goes again after
+        # the lease: two minutes late at most. Claiming again early costs nothing (a
+        # sent row is skipped, and the row lock keeps two sends of one row apart).
+        claim_lease_seconds = _env_float("REMINDER_CLAIM_LEASE_SECONDS", 120.0)
 
         return {
             "SECRET_KEY": _secret_key(instance_path),

@@ -33,7 +33,7 @@ from tests.smtp_sink import Server
 from tests.worker import CeleryProcess, beat, running
 
 SWEEP = 1  # seconds between sweeps in these tests (60 in production)
-LEASE = 6  # seconds a claim holds in these tests (600 in production)
+LEASE = 6  # seconds a claim holds in these tests (120 in production)
 
 
 # -- parts ---------------------------------------------------------------------------------

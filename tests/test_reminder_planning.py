@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from crm.clock import local_today
 from crm.issues import services as issue_services
 from crm.issues import workflow
 from crm.models import (
@@ -133,10 +134,12 @@ def test_a_claimed_reminder_whose_item_is_done_since_is_not_sent(db, org, outbox
 def test_mail_is_in_the_recipients_language_with_html_and_a_link(db, org, outbox):
     org.staff.locale = "en"
     db.session.commit()
-    follow_up = _follow_up(db, org, date(2026, 12, 3))
+    due = local_today() + timedelta(days=30)
+    follow_up = _follow_up(db, org, due)
     rows = _rows(db, "follow_up", follow_up.id)
     before, esc = rows[0], rows[2]
-    assert before.subject == "Due 3 Dec 2026: 回访用地问题"
+    due_text = f"{due.day} {due.strftime('%b')} {due.year}"  # as Babel writes "d MMM y"
+    assert before.subject == f"Due {due_text}: 回访用地问题"
     assert esc.subject.startswith("逾期")  # the county manager reads Chinese
     assert "企业：宜宾长盈精密技术有限公司" in esc.body  # and a Chinese colon
 
@@ -144,7 +147,7 @@ def test_mail_is_in_the_recipients_language_with_html_and_a_link(db, org, outbox
     db.session.commit()
     [mail] = _mails(outbox)
     assert mail["To"] == "li@example.test"
-    assert mail["Subject"] == "Due 3 Dec 2026: 回访用地问题"
+    assert mail["Subject"] == f"Due {due_text}: 回访用地问题"
     text = mail.get_body(preferencelist=("plain",)).get_content()
     html = mail.get_body(preferencelist=("html",)).get_content()
     link = f"https://crm.test/enterprises/{org.firm.id}#follow-ups"

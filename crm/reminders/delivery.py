@@ -35,7 +35,7 @@ from crm.models.base import utcnow
 
 # A claimed reminder not sent after this long is claimed again by the next sweep
 # (the default of the REMINDER_CLAIM_LEASE_SECONDS setting).
-STALE_CLAIM = timedelta(minutes=10)
+STALE_CLAIM = timedelta(minutes=2)
 CLAIM_BATCH = 1000
 
 
@@ -225,9 +225,18 @@ def send(reminder_id: int, now: datetime | None = None) -> Outcome:
         html=reminder.body_html or _html(reminder.body),
         message_id=reminder.message_id,
     )
+    # Everything "sent" means is written before the mail goes, in a savepoint undone
+    # if it does not go: once the server has said 250, only the COMMIT is left, so
+    # a worker killed in between (the mail then goes again, same Message-ID) is rare.
+    written = db.session.begin_nested()
+    if prepared is not None:
+        digest.finish(prepared, reminder, now)
+    mark_sent(reminder, now)
+    db.session.flush()
     try:
         deliver(message)
     except Exception as error:  # noqa: BLE001 - every failure is recorded, then classified
+        written.rollback()
         reminder.last_error = _error_text(error)
         if _is_transient(error):
             # Renew the lease: the sweep leaves it to this send's retries for now.
@@ -237,10 +246,7 @@ def send(reminder_id: int, now: datetime | None = None) -> Outcome:
         reminder.status = ReminderStatus.FAILED
         db.session.flush()
         return Outcome("failed", reminder.last_error)
-    if prepared is not None:
-        digest.finish(prepared, reminder, now)
-    mark_sent(reminder, now)
-    db.session.flush()
+    written.commit()
     return Outcome("sent")
 
 
