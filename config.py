@@ -210,8 +210,10 @@ class Config:
         # Tests pass small values to make a lapsed claim and a retry visible in seconds.
         sweep_seconds = _env_float("REMINDER_SWEEP_SECONDS", 60.0)
         # A queued send lost with a dead worker or a restarted Redis goes again after
-        # the lease: two minutes late at most. Claiming again early costs nothing (a
-        # sent row is skipped, and the row lock keeps two sends of one row apart).
+        # the lease: two minutes late at most. A send still waiting in the queue after
+        # the lease is queued again, and the copy that comes second finds the row sent
+        # and skips it; where the morning's queue takes longer than that to drain,
+        # raise the lease.
         claim_lease_seconds = _env_float("REMINDER_CLAIM_LEASE_SECONDS", 120.0)
 
         return {
@@ -225,7 +227,7 @@ class Config:
             "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
             "MAIL_OUTBOX": os.environ.get("MAIL_OUTBOX") or str(instance_path / "outbox"),
             "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
-            "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+            "MAIL_PORT": _env_int("MAIL_PORT", 25),
             "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", False),
             "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL", False),
             "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),

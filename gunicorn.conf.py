@@ -14,11 +14,7 @@ docker collect both). The app itself trusts TRUSTED_PROXIES hops (ProxyFix).
 import multiprocessing
 import os
 
-
-def _int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
-
+from config import _env_int as _int
 
 wsgi_app = "wsgi:app"
 bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"

@@ -7,9 +7,10 @@ which the embedded default's file scheduler (no Redis) must not meet.
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 from redbeat import RedBeatScheduler
-from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, get_redis, logger
+from redbeat.schedulers import acquire_distributed_beat_lock, logger
 from redis.exceptions import RedisError
 
 
@@ -24,6 +25,9 @@ class LockedBeatScheduler(RedBeatScheduler):
     """
 
     def tick(self, *args, **kwargs):
+        if self.lock_key and self.lock is None:
+            # Redis was down when beat started: Celery swallowed the failed start-up lock.
+            self._wait_for_lock()
         try:
             return super().tick(*args, **kwargs)
         except RedisError as exc:  # LockNotOwnedError included
@@ -33,22 +37,16 @@ class LockedBeatScheduler(RedBeatScheduler):
             return 0.0
 
     def _wait_for_lock(self) -> None:
+        """Store the schedule again (Redis may have lost it) and take the lock as a
+        starting beat does, trying again while Redis is unreachable."""
         while True:
             try:
                 self.setup_schedule()
-                client = get_redis(self.app)
-                lock = client.lock(
-                    self.lock_key, timeout=self.lock_timeout, sleep=self.max_interval
-                )
-                lock.lua_extend = client.register_script(LUA_EXTEND_TO_SCRIPT)
-                lock.acquire()
+                acquire_distributed_beat_lock(SimpleNamespace(scheduler=self))
+                return
             except RedisError as exc:
                 logger.warning("beat: Redis unavailable (%s); trying again", exc)
                 time.sleep(min(self.max_interval, 5))
-                continue
-            self.lock = lock
-            logger.info("beat: Acquired lock")
-            return
 
     def close(self):
         try:

@@ -7,7 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+import tarfile
 import time
+import zlib
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -315,6 +317,12 @@ def _backup_errors():
     except OperationalError as exc:
         raise click.ClickException(
             "cannot reach the database (DATABASE_URL): " + str(exc.orig).strip().splitlines()[0]
+        ) from None
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
+        raise click.ClickException(f"not a readable crm backup: {exc}") from None
+    except OSError as exc:
+        raise click.ClickException(
+            f"{exc.filename or 'the backup'}: {exc.strerror or exc}"
         ) from None
 
 

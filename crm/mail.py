@@ -64,22 +64,23 @@ _connections = threading.local()
 FRESH_SECONDS = 5
 
 
-def _connect(config) -> smtplib.SMTP:
+def connect(config, timeout: float = 30) -> smtplib.SMTP:
+    """A logged-in connection to MAIL_SERVER, as sending uses it (``crm check`` too)."""
     # MAIL_USE_SSL: TLS from the first byte (port 465); MAIL_USE_TLS: STARTTLS (port 587).
-    connect = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
-    smtp = connect(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30)
+    make = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
+    smtp = make(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout)
     try:
         if config.get("MAIL_USE_TLS") and not config.get("MAIL_USE_SSL"):
             smtp.starttls()
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
     except Exception:
-        _quietly_close(smtp)
+        close_quietly(smtp)
         raise
     return smtp
 
 
-def _quietly_close(smtp: smtplib.SMTP) -> None:
+def close_quietly(smtp: smtplib.SMTP) -> None:
     try:
         smtp.quit()
     except (smtplib.SMTPException, OSError):
@@ -110,9 +111,9 @@ def _open_connection(config) -> smtplib.SMTP:
                     return smtp
             except (smtplib.SMTPException, OSError):
                 pass
-        _quietly_close(smtp)
+        close_quietly(smtp)
         _connections.smtp = None
-    smtp = _connect(config)
+    smtp = connect(config)
     _connections.smtp = (smtp, key, time.monotonic())
     return smtp
 
@@ -121,7 +122,7 @@ def close_connections() -> None:
     """Close this thread's SMTP connection (tests; a worker process simply exits)."""
     cached = getattr(_connections, "smtp", None)
     if cached is not None:
-        _quietly_close(cached[0])
+        close_quietly(cached[0])
         _connections.smtp = None
 
 

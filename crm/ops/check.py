@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import smtplib
-import ssl
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
+
+from crm import mail
 
 TIMEOUT = 5  # seconds for each connection attempt
 MIN_SECRET_KEY_LENGTH = 32
@@ -203,19 +204,15 @@ def check_mail(app: Flask) -> Iterator[Result]:
             yield ok("mail", f"MAIL_SERVER is empty: mail is written to {outbox}")
         return
     where = f"MAIL_SERVER={server} MAIL_PORT={port}"
-    use_ssl = config.get("MAIL_USE_SSL")
     try:
-        connect = smtplib.SMTP_SSL if use_ssl else smtplib.SMTP
-        with connect(server, port, timeout=TIMEOUT) as smtp:
-            smtp.ehlo()
-            if config.get("MAIL_USE_TLS") and not use_ssl:
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
+        # The same connection sending makes (TLS mode, login), then a NOOP.
+        smtp = mail.connect(config, timeout=TIMEOUT)
+        try:
             code, answer = smtp.noop()
-            if code != 250:
-                raise smtplib.SMTPResponseException(code, answer)
+        finally:
+            mail.close_quietly(smtp)
+        if code != 250:
+            raise smtplib.SMTPResponseException(code, answer)
     except smtplib.SMTPAuthenticationError as exc:
         yield fail("mail", f"{where}: MAIL_USERNAME/MAIL_PASSWORD refused ({exc.smtp_code})")
         return
