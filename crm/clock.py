@@ -6,7 +6,7 @@ and "today" are always computed here.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -27,6 +27,13 @@ def local_now() -> datetime:
 
 def local_today() -> date:
     return local_now().date()
+
+
+def local_date(moment: datetime) -> date:
+    """The local day a moment falls on (a naive moment is UTC, as the database keeps it)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(local_zone()).date()
 
 
 def local_noon(day: date) -> datetime:

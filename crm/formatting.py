@@ -6,9 +6,10 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, get_locale, gettext, to_user_timezone
+from flask_babel import format_date, format_datetime, get_locale, gettext
 
 from crm import labels
+from crm.clock import local_date
 
 
 def _is_chinese() -> bool:
@@ -24,7 +25,7 @@ def date_text(value: date | str | None) -> str:
         value = date.fromisoformat(value[:10])
     if isinstance(value, datetime):
         # A moment (stored in UTC) falls on the bureau's local day, not on UTC's.
-        value = to_user_timezone(value).date()
+        value = local_date(value)
     if _is_chinese():
         return f"{value.year}年{value.month}月{value.day}日"
     return format_date(value, "d MMM y")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crm.imports import jobs
 from crm.models import Enterprise, ImportJob, ImportStatus, Role, TimelineEvent
@@ -112,6 +112,9 @@ def test_the_same_file_again_needs_a_confirmation(db, client_for, world):
     client.post(f"/imports/{first}/import")
     assert _job(db, first).status == ImportStatus.DONE
 
+    # Renamed in the register since: the same file again would change it back.
+    db.session.execute(update(Enterprise).values(name="宜宾长盈精密技术股份有限公司"))
+    db.session.commit()
     again = _previewed(client, db, data, on_existing="update")
     assert _job(db, again).preview["repeat_of"] == first
     page = client.get(f"/imports/{again}").get_data(as_text=True)

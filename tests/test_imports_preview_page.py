@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from crm.models import Role
+from crm.models import ImportJob, ImportStatus, Role
 from tests.imports_helpers import code, job_id_of, map_columns, upload, xlsx_bytes
 
 HEADER = ["统一社会信用代码", "企业名称"]
@@ -31,6 +31,12 @@ def test_the_import_button_is_disabled_when_every_row_is_refused(db, client_for,
     page = client.get(f"/imports/{job_id}").get_data(as_text=True)
     assert 'data-count="refuse">1<' in page
     assert "disabled" in _import_button(page)
+    # A POST past the disabled button is refused by the import itself.
+    response = client.post(f"/imports/{job_id}/import")
+    assert response.status_code == 409
+    assert "Nothing to import: every row is refused or unchanged." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(ImportJob, job_id).status == ImportStatus.PREVIEWED
 
 
 def test_the_import_button_is_enabled_when_a_row_would_be_created(

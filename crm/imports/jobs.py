@@ -338,8 +338,22 @@ def build_preview(job_id: int) -> None:
         progress.clear(job_id)
 
 
+def has_accepted_rows(preview: dict | None) -> bool:
+    """The preview found a row to create or update: there is something to import."""
+    counts = (preview or {}).get("counts") or {}
+    return bool(counts.get(CREATE) or counts.get(UPDATE))
+
+
+def recent_jobs(access: Access, limit: int = 50) -> list[ImportJob]:
+    """The newest jobs this user may see (``Access.import_jobs``)."""
+    stmt = access.import_jobs().order_by(ImportJob.id.desc()).limit(limit)
+    return list(db.session.execute(stmt).scalars())
+
+
 def submit(job: ImportJob, *, confirm_repeat: bool) -> bool:
     """previewed → queued, once. False when the job was already submitted (a second POST)."""
+    if job.status == ImportStatus.PREVIEWED and not has_accepted_rows(job.preview):
+        raise ServiceError(_l("Nothing to import: every row is refused or unchanged."), "")
     if (
         job.status == ImportStatus.PREVIEWED
         and (job.preview or {}).get("repeat_of")

@@ -30,16 +30,11 @@ def _job_or_abort(job_id: int) -> ImportJob:
     return current_access().import_job_or_abort(job_id)
 
 
-def _recent_jobs(access, limit: int = 50) -> list[ImportJob]:
-    stmt = access.import_jobs().order_by(ImportJob.id.desc()).limit(limit)
-    return list(db.session.execute(stmt).scalars())
-
-
 @bp.route("/", methods=["GET"])
 @login_required
 def index():
     access = _require_importer()
-    return render_template("imports/index.html", jobs=_recent_jobs(access), kinds=KIND_LABELS)
+    return render_template("imports/index.html", jobs=jobs.recent_jobs(access), kinds=KIND_LABELS)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -117,6 +112,7 @@ def _detail_page(job: ImportJob, form: SubmitForm):
         on_existing=ON_EXISTING_LABELS,
         in_progress=in_progress,
         progress=progress.read(job.id) if in_progress else {},
+        has_accepted_rows=jobs.has_accepted_rows(job.preview),
         # What broke is for administrators; everyone else reads that it broke.
         error_detail=job.error if current_access().is_admin else None,
     )

@@ -157,7 +157,8 @@ COLLECT_JS = """
     const text = node.nodeValue.trim();
     if (text && !skipped(node.parentElement)) out.push({text, where: where(node.parentElement)});
   }
-  const attrs = ["placeholder", "aria-label", "title", "alt"];
+  // data-label: a list cell's column name on phones; data-confirm: a confirm dialog's text.
+  const attrs = ["placeholder", "aria-label", "title", "alt", "data-label", "data-confirm"];
   for (const el of document.body.querySelectorAll("*")) {
     if (skipped(el)) continue;
     for (const a of attrs) {

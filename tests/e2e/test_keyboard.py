@@ -11,6 +11,7 @@ from crm.clock import local_today
 from crm.contacts.services import create_contact
 from crm.extensions import db
 from crm.models import FollowUp, Visit
+from tests.conftest import PASSWORD
 
 # The focused element shows it (WCAG 2.4.7): an outline or Bootstrap's focus ring.
 FOCUS_SHOWN = """el => {
@@ -53,7 +54,7 @@ def test_login_and_visit_form_by_keyboard(ui, make_unit, make_user, make_enterpr
     tab_to(ui, page.get_by_label(ui.t("Email"), exact=True))
     keyboard.type(staff.email)
     tab_to(ui, page.get_by_label(ui.t("Password"), exact=True))
-    keyboard.type("correct horse battery")
+    keyboard.type(PASSWORD)
     remember = page.get_by_label(ui.t("Keep me signed in"), exact=True)
     tab_to(ui, remember)
     keyboard.press("Space")

@@ -89,8 +89,8 @@ def test_step_fails_on_a_planted_fault(ui):
         ui.step("planted-console-error")
     ui.problems.clear()  # caught on purpose: the teardown check must not fail the test
 
-    ui.page.evaluate("setTimeout(() => { throw new Error('planted exception'); })")
-    ui.page.wait_for_timeout(50)
+    with ui.page.expect_event("pageerror"):
+        ui.page.evaluate("setTimeout(() => { throw new Error('planted exception'); })")
     with pytest.raises(AssertionError, match="(?s)page error: .*planted exception"):
         ui.assert_no_errors()
     ui.problems.clear()
