@@ -34,7 +34,9 @@ def test_the_import_button_is_disabled_when_every_row_is_refused(db, client_for,
     # A POST past the disabled button is refused by the import itself.
     response = client.post(f"/imports/{job_id}/import")
     assert response.status_code == 409
-    assert "Nothing to import: every row is refused or unchanged." in response.get_data(as_text=True)
+    assert "Nothing to import: every row is refused or unchanged." in response.get_data(
+        as_text=True
+    )
     db.session.expire_all()
     assert db.session.get(ImportJob, job_id).status == ImportStatus.PREVIEWED
 
