@@ -355,6 +355,8 @@ def restore(path: Path, force: bool):
         f"restored {path} (made {manifest['created_at']}): {len(manifest['tables'])} tables, "
         f"{rows} rows and {len(manifest['uploads'])} uploaded files verified"
     )
+    if manifest["upgrade_needed"]:
+        click.echo("the backup's schema is older than this code: run 'crm db upgrade' now")
 
 
 # -- crm serve ---------------------------------------------------------------------

@@ -153,14 +153,14 @@ def test_backup_and_restore_into_a_fresh_instance_keeps_every_record(
         assert forced.returncode == 0, forced.stdout + forced.stderr
 
 
-def _tampered(archive: Path, out: Path, table: str) -> Path:
-    """A copy of ``archive`` whose manifest claims one more row in ``table``."""
+def _tampered(archive: Path, out: Path, change) -> Path:
+    """A copy of ``archive`` whose manifest went through ``change(manifest)``."""
     with tarfile.open(archive) as tar, tarfile.open(out, "w:gz") as copy:
         for member in tar.getmembers():
             data = tar.extractfile(member).read()
             if member.name == "manifest.json":
                 manifest = json.loads(data)
-                manifest["tables"][table] += 1
+                change(manifest)
                 data = json.dumps(manifest).encode()
                 member.size = len(data)
             copy.addfile(member, io.BytesIO(data))
@@ -173,11 +173,26 @@ def test_restore_fails_when_the_result_does_not_match_the_manifest(
     archive = tmp_path / "crm.tar.gz"
     done = crm("backup", str(archive), env=source_env(app, database_url, tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
-    bad = _tampered(archive, tmp_path / "bad.tar.gz", "enterprise")
+
+    def one_more_enterprise(manifest):
+        manifest["tables"]["enterprise"] += 1
+
+    def from_newer_code(manifest):
+        manifest["revision"] = ["9999"]
+
+    bad = _tampered(archive, tmp_path / "bad.tar.gz", one_more_enterprise)
+    newer = _tampered(archive, tmp_path / "newer.tar.gz", from_newer_code)
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     with fresh_database(tmp_path / "target-db", "restore_bad") as url:
         done = crm("restore", str(bad), env=target_env(url, tmp_path))
-    assert done.returncode == 1
-    assert "does not match the backup" in done.stderr and "table enterprise" in done.stderr
+        assert done.returncode == 1
+        assert "does not match the backup" in done.stderr and "table enterprise" in done.stderr
+        done = crm("restore", "--force", str(newer), env=target_env(url, tmp_path))
+        assert done.returncode == 1 and "9999 is newer than this code" in done.stderr
+        done = crm("restore", "--force", str(broken), env=target_env(url, tmp_path))
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert "not a readable crm backup" in done.stderr, done.stderr
 
 
 def test_restore_refuses_another_kind_of_database(app, db, database_url, filled, tmp_path):

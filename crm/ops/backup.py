@@ -72,6 +72,28 @@ def _revision(conn: Connection) -> list[str]:
     return sorted(MigrationContext.configure(conn).get_current_heads())
 
 
+def _migration_revisions() -> tuple[set[str], list[str]]:
+    """Every revision this code's migrations know, and their heads."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(current_app.extensions["migrate"].directory)
+    return {script.revision for script in scripts.walk_revisions()}, sorted(scripts.get_heads())
+
+
+def _check_revision(manifest: dict) -> bool:
+    """Refuse a backup whose schema this code does not know; True when it is older
+    than the code (the administrator then runs ``crm db upgrade``)."""
+    known, heads = _migration_revisions()
+    revision = manifest.get("revision") or []
+    unknown = [r for r in revision if r not in known]
+    if unknown:
+        raise BackupError(
+            f"the backup's schema revision {', '.join(unknown)} is newer than this code "
+            f"(at {', '.join(heads)}): restore it with the code that made it"
+        )
+    return sorted(revision) != heads
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -341,6 +363,7 @@ def restore_backup(path: Path, *, force: bool = False) -> dict:
                 f"the backup is of a {manifest['dialect']} database, DATABASE_URL is "
                 f"{engine.dialect.name}: restore into the same kind of database"
             )
+        manifest["upgrade_needed"] = _check_revision(manifest)
         present = _rows_present(engine)
         if present and not force:
             raise BackupError(
