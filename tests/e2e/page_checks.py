@@ -132,11 +132,12 @@ def zh_catalog(path: Path = ZH_CATALOG) -> Catalog:
     return catalog
 
 
-# Every text node and every text-bearing attribute, with where it was found. Text in an
-# element of another declared language, or marked translate="no", is left out.
+# Every text node and every text-bearing attribute, with where it was found. Text declared
+# (by its nearest lang attribute) in another language than the one asked for, or marked
+# translate="no", is left out: the bilingual public pages declare each half.
 COLLECT_JS = """
-() => {
-  const pageLang = (document.documentElement.lang || "").slice(0, 2);
+(wanted) => {
+  const pageLang = wanted;
   const skipped = (el) => {
     if (!el) return false;
     if (el.closest("script, style, noscript, template")) return true;
@@ -177,7 +178,7 @@ COLLECT_JS = """
 
 def untranslated(page, lang: str, catalog: Catalog | None = None) -> list[str]:
     """The strings on ``page`` that are in the other language than ``lang`` ("zh"/"en")."""
-    return (catalog or zh_catalog()).offenders(page.evaluate(COLLECT_JS), lang)
+    return (catalog or zh_catalog()).offenders(page.evaluate(COLLECT_JS, lang), lang)
 
 
 def translate(msgid: str, lang: str, **params) -> str:

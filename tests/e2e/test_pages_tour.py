@@ -7,13 +7,16 @@ pages (with data and with form errors) so that axe and the translation check see
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
 from crm.clock import local_today
 from crm.contacts.services import create_contact
 from crm.extensions import db
-from crm.models import Flag, Role, VisitKind
+from crm.issues.services import create_issue
+from crm.models import Flag, IssueCategory, ProjectStage, Role, UnitKind, VisitKind
+from crm.projects.services import create_project
 from crm.visits.services import log_visit
 
 
@@ -61,4 +64,65 @@ def test_tour_of_enterprise_pages(ui, make_unit, make_user, make_enterprise):
         if name.endswith("-errors"):
             ui.click(page.get_by_role("button", name=ui.t("Save"), exact=True), status=None)
             assert page.locator("[aria-invalid=true]").count() > 0
+        ui.step(name)
+
+
+@pytest.mark.parametrize("variant", ["desktop-zh", "phone-en"], indirect=True)
+def test_tour_of_manager_and_admin_pages(ui, make_unit, make_user, make_enterprise):
+    """The lists, figures and settings pages the journeys do not open, as an admin
+    (who sees every menu), with an enterprise, a project and an issue to list."""
+    bureau = make_unit("宜宾市投资促进局", UnitKind.BUREAU)
+    county = make_unit("翠屏区", UnitKind.COUNTY, parent=bureau)
+    admin = make_user(Role.ADMIN, name="王管理员")
+    staff = make_user(Role.STAFF, units=[county], name="李专员")
+    enterprise = make_enterprise("宜宾长盈精密技术有限公司", units=[county], responsible=staff)
+    project = create_project(
+        enterprise,
+        actor=admin,
+        name="长盈精密结构件项目",
+        county=county,
+        stage=ProjectStage.SIGNED,
+        stage_on=local_today() - timedelta(days=3),
+        contract_amount_wan=Decimal("50000"),
+    )
+    create_issue(
+        enterprise,
+        actor=admin,
+        category=IssueCategory.POWER,
+        title="专线电力增容",
+        description="二期投产前需增容",
+        due_date=local_today() + timedelta(days=10),
+        assignee=staff,
+        unit=county,
+    )
+    db.session.commit()
+    today = local_today()
+
+    ui.login(admin)
+    for name, path in [
+        ("projects", "/projects"),
+        ("project", f"/projects/{project.id}"),
+        ("opportunities", "/opportunities"),
+        ("issues", "/issues"),
+        ("issue-figures", "/issues/figures"),
+        ("supervision", "/supervision"),
+        ("reports", "/reports"),
+        ("report-month", f"/reports/{today.year}/{today.month}"),
+        ("dashboard-unit", f"/dashboard/units/{county.id}"),
+        ("account-reminders", "/account/reminders"),
+        ("account-tokens", "/account/tokens"),
+        ("admin", "/admin/"),
+        ("admin-users", "/admin/users"),
+        ("admin-user-new", "/admin/users/new"),
+        ("admin-units", "/admin/units"),
+        ("admin-industries", "/admin/reference/industries"),
+        ("admin-trash", "/admin/trash"),
+        ("admin-targets", "/admin/targets/"),
+        ("admin-counting-rules", "/admin/targets/rules"),
+        ("admin-thresholds", "/admin/targets/thresholds"),
+        ("admin-issue-rules", "/admin/issue-rules/"),
+        ("admin-mail-deliveries", "/admin/mail/deliveries"),
+        ("imports", "/imports/"),
+    ]:
+        ui.goto(path)
         ui.step(name)
