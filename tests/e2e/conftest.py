@@ -90,7 +90,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-TIMEOUT_MS = 15_000
+# Waits for a page or an element; generous, as a loaded 2-core CI machine loading the
+# dashboard with its chart library took over 15 s once.
+TIMEOUT_MS = 30_000
 
 
 def _missing(reason: str):
@@ -317,7 +319,8 @@ class UI:
         menu = self.page.locator("#mainnav")
         if not menu.is_visible():
             self.page.get_by_role("button", name=self.t("Menu")).click()
-            menu.wait_for(state="visible")
+            # Bootstrap adds .show when the opening animation has finished.
+            self.page.locator("#mainnav.show").wait_for(state="visible")
         return self.click(menu.get_by_role("link", name=self.t(msgid), exact=True), status)
 
     def login(self, user, password: str = PASSWORD):
